@@ -1,0 +1,25 @@
+/** The running service: the review aggregator on the kernel's stream processor. */
+import { Effect, Layer } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import * as StreamProcessor from "../kernel/runtime/StreamProcessor.ts"
+import { ReviewAggregator } from "../review/ReviewAggregator.ts"
+
+/** How often clocks are checked (deadlines, join windows, periodic publishing). */
+export const tickIntervalMs = (config: Pick<AppConfig["Service"], "windowInactivityMs" | "timeoutMs">): number =>
+  Math.max(10, Math.min(1_000, Math.floor(Math.min(config.windowInactivityMs, config.timeoutMs) / 10)))
+
+export const runPipeline = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const aggregator = yield* ReviewAggregator
+  yield* StreamProcessor.run({
+    groupId: config.applicationId,
+    topics: [config.transformTopic, config.analysisTopic, config.controlTopic],
+    guarantee: config.processingGuarantee,
+    tickIntervalMs: tickIntervalMs(config),
+    handleBatch: aggregator.handleBatch,
+    tick: aggregator.tick
+  })
+})
+
+/** Forks the pipeline for the lifetime of the layer; a failure ends the program. */
+export const layer = Layer.effectDiscard(Effect.forkScoped(runPipeline)).pipe(Layer.provideMerge(ReviewAggregator.layer))

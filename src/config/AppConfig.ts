@@ -1,0 +1,50 @@
+/**
+ * The service's settings (SPEC 2), read from the environment once at start-up. A bad
+ * value stops start-up with a ConfigError naming the variable and what was expected.
+ */
+import { Config, Context, Effect, Layer, Schema } from "effect"
+
+const positiveMillis = (name: string, fallback: number) =>
+  Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), name).pipe(Config.withDefault(fallback))
+
+const nonEmpty = (name: string, fallback: string) => Config.NonEmptyString(name).pipe(Config.withDefault(fallback))
+
+export const ProcessingGuarantees = ["at_least_once", "exactly_once_v2"] as const
+export type ProcessingGuarantee = (typeof ProcessingGuarantees)[number]
+
+export const AppSettings = Config.all({
+  bootstrapServers: nonEmpty("BOOTSTRAP_SERVERS", "localhost:9092"),
+  applicationId: nonEmpty("APPLICATION_ID", "review-aggregator-enhanced-v1"),
+  transformTopic: nonEmpty("INPUT_TRANSFORM_TOPIC", "realtime-review-transform-topic"),
+  analysisTopic: nonEmpty("INPUT_ANALYSIS_TOPIC", "realtime-review-analysis-topic"),
+  controlTopic: nonEmpty("CONTROL_TOPIC", "job-control-topic"),
+  rowsTopic: nonEmpty("OUTPUT_ROWS_TOPIC", "review-rows"),
+  aggregateTopic: nonEmpty("OUTPUT_AGG_TOPIC", "review-agg-by-job"),
+  dlqTopic: nonEmpty("DLQ_TOPIC", "review-dlq"),
+  publishIntervalMs: positiveMillis("PUBLISH_INTERVAL_MS", 300_000),
+  timeoutMs: positiveMillis("TIMEOUT_MS", 1_800_000),
+  windowInactivityMs: positiveMillis("WINDOW_INACTIVITY_MS", 90_000),
+  processingGuarantee: Config.Literals(ProcessingGuarantees, "PROCESSING_GUARANTEE").pipe(
+    Config.withDefault<ProcessingGuarantee>("at_least_once")
+  ),
+  jobRetentionMs: positiveMillis("JOB_RETENTION_MS", 86_400_000),
+  httpPort: Config.Port("HTTP_PORT").pipe(Config.withDefault(8080))
+})
+
+export type AppSettings = Config.Success<typeof AppSettings>
+
+/** Internal topic names derived from APPLICATION_ID (SPEC 7). */
+export const changelogTopic = (s: Pick<AppSettings, "applicationId">): string => `${s.applicationId}-job-state-changelog`
+
+export class AppConfig extends Context.Service<AppConfig, AppSettings>()("review-aggregator/AppConfig") {
+  static readonly layer = Layer.effect(AppConfig, Effect.gen(function*() {
+    return yield* AppSettings
+  }))
+
+  /** Fixed settings for tests and replay; unspecified fields take SPEC defaults. */
+  static readonly layerWith = (overrides: Partial<AppSettings>) =>
+    Layer.effect(AppConfig, Effect.gen(function*() {
+      const defaults = yield* AppSettings
+      return { ...defaults, ...overrides }
+    }))
+}

@@ -1,0 +1,59 @@
+/**
+ * One job's state: its stages, its statistics (an immutable monoid value) and the
+ * per-review index it needs while running. Counts that decide the lifecycle are derived
+ * from the statistics, never kept twice.
+ */
+import * as OrderedStages from "../kernel/lifecycle/OrderedStages.ts"
+import type { FrozenReviews } from "./ReviewIndex.ts"
+import { Steps, type Status, type Step } from "./schema/ControlRecord.ts"
+import { JobStats } from "./stats/JobAggregate.ts"
+
+export type CountedStep = "transform" | "analysis"
+
+export interface StepQuality {
+  /** Distinct records of this step that could not be used. */
+  readonly invalid: number
+  readonly duplicates: number
+  readonly firstInvalid: string | undefined
+}
+
+export interface Job {
+  readonly jobId: string
+  readonly firstSeenAt: number
+  /** W3C traceparent of the job's trace; every output of the job carries it. */
+  readonly traceparent: string
+  readonly expected: number | undefined
+  readonly stages: OrderedStages.Stages<Step>
+  readonly stats: JobStats
+  readonly quality: Readonly<Record<CountedStep, StepQuality>>
+  readonly upstreamFailure: { readonly step: Step; readonly status: Exclude<Status, "done">; readonly message: string } | undefined
+  /** Changed since its aggregate was last published. */
+  readonly unpublished: boolean
+  readonly finishedAt: number | undefined
+  /** Live review index while running (mutated in place by JobBook, see ReviewIndex). */
+  readonly reviews: Map<string, number> | undefined
+  /** Frozen review ids once finished. */
+  readonly frozen: FrozenReviews | undefined
+}
+
+const noQuality: StepQuality = { invalid: 0, duplicates: 0, firstInvalid: undefined }
+
+export const newJob = (jobId: string, now: number, timeoutMs: number, traceparent: string): Job => ({
+  jobId,
+  firstSeenAt: now,
+  traceparent,
+  expected: undefined,
+  stages: OrderedStages.start(Steps, now, timeoutMs),
+  stats: JobStats.initialValue,
+  quality: { transform: noQuality, analysis: noQuality },
+  upstreamFailure: undefined,
+  unpublished: false,
+  finishedAt: undefined,
+  reviews: new Map(),
+  frozen: undefined
+})
+
+export const usable = (job: Job, step: CountedStep): number =>
+  step === "transform" ? job.stats.transform.total : job.stats.analyzed
+
+export const isFinished = (job: Job): boolean => job.stages.ended !== undefined

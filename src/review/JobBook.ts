@@ -1,0 +1,313 @@
+/**
+ * The aggregation core: applies decoded records to per-job state, joins the two sides,
+ * runs the lifecycle rules and says which records to write. Synchronous and
+ * deterministic given the times it is handed, so the Effect shell around it
+ * (ReviewAggregator) owns I/O, clocks and concurrency, and tests drive it directly.
+ *
+ * Within a batch, statistics accumulate in per-job deltas (a monoid value); at the end
+ * of the batch each job's immutable stats are combined with its delta once.
+ */
+import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
+import { SessionJoin, type Unmatched } from "../kernel/join/SessionJoin.ts"
+import { deadLetter, type SourceRef } from "../kernel/source/DeadLetter.ts"
+import type { Decoded } from "../kernel/source/TypedSource.ts"
+import { isFinished, newJob, type CountedStep, type Job } from "./Job.ts"
+import { evaluate, type Decision } from "./JobLifecycle.ts"
+import { aggregateRecord, controlRecord, rowRecord, type OutputTopics } from "./JobOutputs.ts"
+import { joinKey, joinRow } from "./JoinedRow.ts"
+import { Flags, freeze, has, sentimentOf, withSentiment } from "./ReviewIndex.ts"
+import type { AnalysisRecord } from "./schema/AnalysisRecord.ts"
+import type { ControlRecordInput } from "./schema/ControlRecord.ts"
+import type { TransformReview } from "./schema/TransformRecord.ts"
+import { JobStats } from "./stats/JobAggregate.ts"
+import { ofAnalysis, ofResolvedSplit } from "./stats/SentimentStats.ts"
+import { ofReview } from "./stats/TransformStats.ts"
+
+export interface JobBookSettings extends OutputTopics {
+  readonly dlqTopic: string
+  readonly timeoutMs: number
+  readonly windowInactivityMs: number
+  readonly publishIntervalMs: number
+  readonly jobRetentionMs: number
+}
+
+interface Held<V> {
+  readonly value: V
+  readonly source: SourceRef
+}
+type Left = Held<TransformReview>
+type Right = Held<AnalysisRecord>
+
+/** What a batch or tick did besides its output records; feeds metrics and the changelog. */
+export interface Activity {
+  duplicates: number
+  lateRecords: number
+  readonly changedJobs: Set<string>
+  readonly evictedJobs: Set<string>
+  readonly finished: Array<{ readonly jobId: string; readonly decision: Decision }>
+}
+
+const newActivity = (): Activity => ({ duplicates: 0, lateRecords: 0, changedJobs: new Set(), evictedJobs: new Set(), finished: [] })
+
+const trialOf = (flag: 0 | 1 | null | undefined): boolean | undefined => (flag === undefined || flag === null ? undefined : flag === 1)
+
+export class JobBook {
+  private readonly jobs = new Map<string, Job>()
+  private readonly join: SessionJoin<Left, Right>
+  private readonly deltas = new Map<string, JobStats>()
+  private out: Array<OutgoingRecord> = []
+  private activity = newActivity()
+  private lastPeriodicPublish: number
+
+  constructor(
+    private readonly settings: JobBookSettings,
+    private readonly newTraceparent: (jobId: string) => string,
+    startedAt: number
+  ) {
+    this.join = new SessionJoin(settings.windowInactivityMs)
+    this.lastPeriodicPublish = startedAt
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  job(jobId: string): Job | undefined {
+    return this.jobs.get(jobId)
+  }
+
+  allJobs(): IterableIterator<Job> {
+    return this.jobs.values()
+  }
+
+  /** Join sides still waiting for their other half. */
+  get pendingJoins(): number {
+    return this.join.size
+  }
+
+  // ---- record handling ---------------------------------------------------
+
+  transform(decoded: Decoded<TransformReview>, recordTimestamp: number, now: number): void {
+    if (!decoded.ok) return this.invalid("transform", decoded, now)
+    const r = decoded.value
+    const job = this.jobFor(r.job_id, now)
+    if (this.lateOrRepeat(job, "transform", r.review_id, decoded.source)) return
+    const reviews = job.reviews!
+    let flags = reviews.get(r.review_id) ?? 0
+    if (has(flags, Flags.transform)) return this.duplicate(job, "transform")
+    const trial = r.is_coupang_trial === 1
+    let delta: JobStats = { ...JobStats.initialValue, transform: ofReview(r) }
+    if (has(flags, Flags.splitPending)) {
+      delta = { ...delta, sentiment: ofResolvedSplit(sentimentOf(flags), trial) }
+      flags &= ~Flags.splitPending
+    }
+    if (has(flags, Flags.transformInvalid)) this.forgiveInvalid(job, "transform")
+    flags = (flags & ~Flags.transformInvalid) | Flags.transform | (trial ? Flags.transformTrial : 0)
+    reviews.set(r.review_id, flags)
+    this.addDelta(job.jobId, delta)
+    this.offerJoin(job, r.review_id, "left", { value: r, source: decoded.source }, recordTimestamp, now)
+  }
+
+  analysis(decoded: Decoded<AnalysisRecord>, recordTimestamp: number, now: number): void {
+    if (!decoded.ok) return this.invalid("analysis", decoded, now)
+    const a = decoded.value
+    const job = this.jobFor(a.job_id, now)
+    if (this.lateOrRepeat(job, "analysis", a.review_id, decoded.source)) return
+    const reviews = job.reviews!
+    let flags = reviews.get(a.review_id) ?? 0
+    if (has(flags, Flags.analysis)) return this.duplicate(job, "analysis")
+    // SPEC 5.2: the analysis record's own flag wins; else the transform record's, once known.
+    const trial = trialOf(a.is_coupang_trial) ??
+      (has(flags, Flags.transform) ? has(flags, Flags.transformTrial) : undefined)
+    if (has(flags, Flags.analysisInvalid)) this.forgiveInvalid(job, "analysis")
+    flags = withSentiment((flags & ~Flags.analysisInvalid) | Flags.analysis, a.sentiment)
+    if (trial === undefined) flags |= Flags.splitPending
+    reviews.set(a.review_id, flags)
+    this.addDelta(job.jobId, { ...JobStats.initialValue, analyzed: 1, sentiment: ofAnalysis(a.sentiment, trial) })
+    this.offerJoin(job, a.review_id, "right", { value: a, source: decoded.source }, recordTimestamp, now)
+  }
+
+  control(decoded: Decoded<ControlRecordInput>, now: number): void {
+    if (!decoded.ok) {
+      this.out.push(deadLetter(this.settings.dlqTopic, decoded.source, decoded.reason))
+      return
+    }
+    const c = decoded.value
+    const job = this.jobFor(c.job_id, now)
+    if (isFinished(job)) return
+    if (c.status === "done") {
+      // Only the collector's count matters; later stages' "done" are this service's to decide.
+      if (c.step === "collection" && job.expected === undefined) {
+        this.update({ ...job, expected: c.expected_count ?? 0 })
+      }
+      return
+    }
+    if (job.upstreamFailure === undefined) {
+      const reason = c.error_message ?? c.failure_reason ?? `upstream reported ${c.status}`
+      this.update({ ...job, upstreamFailure: { step: c.step, status: c.status, message: reason } })
+    }
+  }
+
+  /** Applies the batch's deltas and runs the lifecycle of every job it touched. */
+  endBatch(now: number): { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity } {
+    for (const [jobId, delta] of this.deltas) {
+      const job = this.jobs.get(jobId)!
+      this.update({ ...job, stats: JobStats.combine(job.stats, delta), unpublished: true })
+    }
+    this.deltas.clear()
+    for (const jobId of this.activity.changedJobs) this.advance(jobId, now)
+    return this.drain()
+  }
+
+  /** Clock work: closes join windows, enforces deadlines, publishes periodically, evicts. */
+  tick(now: number): { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity } {
+    for (const u of this.join.expire(now)) this.unmatched(u, `no ${u.side === "left" ? "analysis" : "transform"} record for ${u.key} within ${this.settings.windowInactivityMs} ms`)
+    for (const job of [...this.jobs.values()]) {
+      if (!isFinished(job)) this.advance(job.jobId, now)
+      else if (job.finishedAt! + this.settings.jobRetentionMs <= now) {
+        this.jobs.delete(job.jobId)
+        this.activity.evictedJobs.add(job.jobId)
+      }
+    }
+    if (now - this.lastPeriodicPublish >= this.settings.publishIntervalMs) {
+      this.lastPeriodicPublish = now
+      for (const job of this.jobs.values()) {
+        if (isFinished(job) || !job.unpublished) continue
+        this.out.push(aggregateRecord(this.settings, job, false, now))
+        this.update({ ...job, unpublished: false })
+      }
+    }
+    return this.drain()
+  }
+
+  /** Restores a job from its changelog snapshot (state restore on start). */
+  restore(job: Job): void {
+    this.jobs.set(job.jobId, job)
+  }
+
+  // ---- internals ---------------------------------------------------------
+
+  private drain() {
+    const result = { records: this.out, activity: this.activity }
+    this.out = []
+    this.activity = newActivity()
+    return result
+  }
+
+  private jobFor(jobId: string, now: number): Job {
+    const existing = this.jobs.get(jobId)
+    if (existing !== undefined) return existing
+    const job = newJob(jobId, now, this.settings.timeoutMs, this.newTraceparent(jobId))
+    this.update(job)
+    return job
+  }
+
+  private update(job: Job): void {
+    this.jobs.set(job.jobId, job)
+    this.activity.changedJobs.add(job.jobId)
+  }
+
+  private addDelta(jobId: string, delta: JobStats): void {
+    const prev = this.deltas.get(jobId)
+    this.deltas.set(jobId, prev === undefined ? delta : JobStats.combine(prev, delta))
+  }
+
+  /** For a finished job: a counted id is a duplicate, a new one a late record (SPEC 5.3). */
+  private lateOrRepeat(job: Job, step: CountedStep, reviewId: string, source: SourceRef): boolean {
+    if (job.frozen === undefined) return false
+    if (job.frozen[step].has(reviewId)) {
+      this.duplicate(job, step)
+    } else {
+      this.activity.lateRecords++
+      this.out.push(deadLetter(this.settings.dlqTopic, source, {
+        type: "late_record",
+        message: `job ${job.jobId} already finished (${job.stages.ended?.status}); review ${reviewId} arrived after it`,
+        jobId: job.jobId
+      }))
+    }
+    return true
+  }
+
+  private duplicate(job: Job, step: CountedStep): void {
+    this.activity.duplicates++
+    const q = job.quality[step]
+    this.update({ ...job, quality: { ...job.quality, [step]: { ...q, duplicates: q.duplicates + 1 } } })
+  }
+
+  private invalid(step: CountedStep, decoded: Extract<Decoded<unknown>, { ok: false }>, now: number): void {
+    this.out.push(deadLetter(this.settings.dlqTopic, decoded.source, decoded.reason))
+    if (decoded.groupId === undefined) return
+    const job = this.jobFor(decoded.groupId, now)
+    if (job.reviews === undefined) return
+    const usableFlag = step === "transform" ? Flags.transform : Flags.analysis
+    const invalidFlag = step === "transform" ? Flags.transformInvalid : Flags.analysisInvalid
+    if (decoded.entityId !== undefined) {
+      const flags = job.reviews.get(decoded.entityId) ?? 0
+      // A review already counted (usable or not) is not counted against the job again.
+      if (has(flags, usableFlag | invalidFlag)) return
+      job.reviews.set(decoded.entityId, flags | invalidFlag)
+    }
+    const q = job.quality[step]
+    this.update({
+      ...job,
+      quality: { ...job.quality, [step]: { ...q, invalid: q.invalid + 1, firstInvalid: q.firstInvalid ?? decoded.reason.message } }
+    })
+  }
+
+  /** A usable record arrived for a review that had only an unusable one: it no longer counts as invalid. */
+  private forgiveInvalid(job: Job, step: CountedStep): void {
+    const current = this.jobs.get(job.jobId)!
+    const q = current.quality[step]
+    this.update({ ...current, quality: { ...current.quality, [step]: { ...q, invalid: q.invalid - 1 } } })
+  }
+
+  private offerJoin(job: Job, reviewId: string, side: "left" | "right", held: Left | Right, recordTimestamp: number, now: number): void {
+    const key = joinKey(job.jobId, reviewId)
+    const result = this.join.offer(key, job.jobId, side, held, recordTimestamp, now)
+    if (result._tag === "Joined") {
+      const reviews = this.jobs.get(job.jobId)!.reviews!
+      reviews.set(reviewId, (reviews.get(reviewId) ?? 0) | Flags.joined)
+      this.out.push(rowRecord(this.settings, job, joinRow(result.left.value, result.right.value)))
+    } else {
+      for (const u of result.expired) this.unmatched(u, `records for ${u.key} were more than ${this.settings.windowInactivityMs} ms apart`)
+    }
+  }
+
+  private unmatched(u: Unmatched<Left, Right>, message: string): void {
+    this.out.push(deadLetter(this.settings.dlqTopic, u.pending.value.source, { type: "join_unmatched", message, jobId: u.group }))
+  }
+
+  private advance(jobId: string, now: number): void {
+    const before = this.jobs.get(jobId)
+    if (before === undefined || isFinished(before)) return
+    const [job, decisions] = evaluate(before, now, this.settings.timeoutMs)
+    if (job !== before) this.update(job)
+    for (const d of decisions) this.publishDecision(job, d, now)
+    if (isFinished(job)) this.finish(job, now)
+  }
+
+  private publishDecision(job: Job, d: Decision, now: number): void {
+    const s = this.settings
+    switch (d._tag) {
+      case "StepDone":
+        this.out.push(controlRecord(s, job, d.step, "done", now))
+        return
+      case "JobDone":
+        this.out.push(aggregateRecord(s, job, true, now), controlRecord(s, job, "aggregation", "done", now))
+        this.activity.finished.push({ jobId: job.jobId, decision: d })
+        return
+      case "JobFailed":
+        // The failing step's own status goes last: it is the job's final word (see docs/lifecycle.md).
+        this.out.push(aggregateRecord(s, job, true, now))
+        if (d.step !== "aggregation") this.out.push(controlRecord(s, job, "aggregation", "failed", now, `${d.step} ${d.status}: ${d.reason}`))
+        this.out.push(controlRecord(s, job, d.step, d.status, now, d.reason))
+        this.activity.finished.push({ jobId: job.jobId, decision: d })
+    }
+  }
+
+  /** Releases per-review state: the index freezes to fingerprints, waiting join sides are dead-lettered. */
+  private finish(job: Job, now: number): void {
+    this.update({ ...job, finishedAt: now, unpublished: false, reviews: undefined, frozen: freeze(job.reviews ?? new Map()) })
+    for (const u of this.join.releaseGroup(job.jobId)) {
+      this.unmatched(u, `job ${job.jobId} finished before the ${u.side === "left" ? "analysis" : "transform"} record for ${u.key} arrived`)
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The records a job writes: joined rows, aggregates and control messages, each keyed
+ * as SPEC 3.3/4/5.2 say and carrying the job's traceparent.
+ */
+import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
+import { usable, type Job } from "./Job.ts"
+import { joinKey, type JoinedRow } from "./JoinedRow.ts"
+import type { ControlMessage, Status, Step } from "./schema/ControlRecord.ts"
+import { renderAggregate } from "./stats/JobAggregate.ts"
+
+export interface OutputTopics {
+  readonly applicationId: string
+  readonly rowsTopic: string
+  readonly aggregateTopic: string
+  readonly controlTopic: string
+}
+
+export const PRODUCER_HEADER = "producer"
+
+export const rowRecord = (topics: OutputTopics, job: Job, row: JoinedRow): OutgoingRecord => ({
+  topic: topics.rowsTopic,
+  key: joinKey(row.job_id, row.review_id),
+  value: JSON.stringify(row),
+  headers: { traceparent: job.traceparent }
+})
+
+export const aggregateRecord = (topics: OutputTopics, job: Job, isFinal: boolean, now: number): OutgoingRecord => ({
+  topic: topics.aggregateTopic,
+  key: job.jobId,
+  value: JSON.stringify(renderAggregate(job.jobId, job.stats, isFinal, new Date(now))),
+  headers: { traceparent: job.traceparent }
+})
+
+const actualOf = (job: Job, step: Step): number =>
+  step === "analysis" ? usable(job, "analysis") : usable(job, "transform")
+
+export const controlRecord = (
+  topics: OutputTopics,
+  job: Job,
+  step: Step,
+  status: Status,
+  now: number,
+  errorMessage?: string
+): OutgoingRecord => {
+  const message: ControlMessage = {
+    job_id: job.jobId,
+    status,
+    step,
+    expected_count: job.expected ?? null,
+    actual_count: actualOf(job, step),
+    timestamp: new Date(now).toISOString(),
+    ...(status !== "done" && errorMessage !== undefined ? { error_message: errorMessage } : {})
+  }
+  return {
+    topic: topics.controlTopic,
+    key: job.jobId,
+    value: JSON.stringify(message),
+    headers: { [PRODUCER_HEADER]: topics.applicationId, traceparent: job.traceparent }
+  }
+}

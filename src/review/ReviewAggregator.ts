@@ -1,0 +1,97 @@
+/**
+ * The review domain on the kernel's stream processor: decodes each input topic with its
+ * typed source, feeds the JobBook, and hands back what to write. It also answers
+ * queries about jobs (HTTP, replay) from the same state.
+ */
+import { Clock, Context, Effect, Layer } from "effect"
+import type { OutgoingRecord, RecordBatch } from "../kernel/kafka/KafkaPort.ts"
+import type { StepOutput } from "../kernel/runtime/StreamProcessor.ts"
+import { deadLetter, sourceRefOf } from "../kernel/source/DeadLetter.ts"
+import { decodeRecord } from "../kernel/source/TypedSource.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import type { Job } from "./Job.ts"
+import { JobBook, type Activity } from "./JobBook.ts"
+import { PRODUCER_HEADER } from "./JobOutputs.ts"
+import { analysisCodec, controlCodec, transformCodec } from "./ReviewCodecs.ts"
+
+export interface AggregatorStatus {
+  readonly jobs: number
+  readonly unfinishedJobs: number
+  readonly pendingJoins: number
+}
+
+export class ReviewAggregator extends Context.Service<ReviewAggregator, {
+  readonly handleBatch: (batch: RecordBatch) => Effect.Effect<StepOutput>
+  readonly tick: Effect.Effect<StepOutput>
+  readonly job: (jobId: string) => Effect.Effect<Job | undefined>
+  readonly jobs: Effect.Effect<ReadonlyArray<Job>>
+  readonly status: Effect.Effect<AggregatorStatus>
+  /** Called with what each batch or tick did (metrics, tracing). */
+  readonly activity: (listener: (activity: Activity) => void) => Effect.Effect<void>
+}>()("review-aggregator/ReviewAggregator") {
+  static readonly layer = Layer.effect(ReviewAggregator, Effect.gen(function*() {
+    const config = yield* AppConfig
+    const book = new JobBook(config, randomTraceparent, yield* Clock.currentTimeMillis)
+    const listeners: Array<(activity: Activity) => void> = []
+
+    const finish = (result: { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity }): StepOutput => {
+      for (const l of listeners) l(result.activity)
+      return { records: result.records, changelog: [] }
+    }
+
+    const handleRecords = (batch: RecordBatch, now: number): ReadonlyArray<OutgoingRecord> => {
+      const failures: Array<OutgoingRecord> = []
+      for (const record of batch.records) {
+        try {
+          if (batch.topic === config.transformTopic) {
+            for (const d of decodeRecord(transformCodec, record)) book.transform(d, record.timestamp, now)
+          } else if (batch.topic === config.analysisTopic) {
+            for (const d of decodeRecord(analysisCodec, record)) book.analysis(d, record.timestamp, now)
+          } else if (batch.topic === config.controlTopic) {
+            // SPEC 3.3: this service's own control messages are not re-processed.
+            if (record.headers[PRODUCER_HEADER] === config.applicationId) continue
+            for (const d of decodeRecord(controlCodec, record)) book.control(d, now)
+          }
+        } catch (cause) {
+          failures.push(deadLetter(config.dlqTopic, sourceRefOf(record), {
+            type: "processing",
+            message: `unexpected failure while handling the record: ${cause instanceof Error ? cause.message : String(cause)}`
+          }))
+        }
+      }
+      return failures
+    }
+
+    return ReviewAggregator.of({
+      handleBatch: Effect.fn("ReviewAggregator.handleBatch")(function*(batch: RecordBatch) {
+        yield* Effect.annotateCurrentSpan({ "messaging.destination.name": batch.topic, "messaging.batch.message_count": batch.records.length })
+        const now = yield* Clock.currentTimeMillis
+        const failures = handleRecords(batch, now)
+        const output = finish(book.endBatch(now))
+        return failures.length === 0 ? output : { ...output, records: [...failures, ...output.records] }
+      }),
+      tick: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => finish(book.tick(now)))),
+      job: (jobId) => Effect.sync(() => book.job(jobId)),
+      jobs: Effect.sync(() => [...book.allJobs()]),
+      status: Effect.sync(() => {
+        let unfinished = 0
+        let total = 0
+        for (const job of book.allJobs()) {
+          total++
+          if (job.stages.ended === undefined) unfinished++
+        }
+        return { jobs: total, unfinishedJobs: unfinished, pendingJoins: book.pendingJoins }
+      }),
+      activity: (listener) => Effect.sync(() => void listeners.push(listener))
+    })
+  }))
+}
+
+const hex = (bytes: number): string => {
+  const buf = new Uint8Array(bytes)
+  crypto.getRandomValues(buf)
+  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("")
+}
+
+/** A fresh W3C trace context for a job that arrived without one. */
+const randomTraceparent = (): string => `00-${hex(16)}-${hex(8)}-01`

@@ -1,0 +1,288 @@
+/**
+ * A real Kafka wire peer for tests: librdkafka's built-in mock cluster, hosted by
+ * the tiny C program in ./mock-cluster/launcher.c and reached over loopback.
+ *
+ * Needs (Debian): `apt-get install -y librdkafka-dev pkg-config gcc` (and `kcat`
+ * for tests that cross-check with an independent client). No Docker, no JVM.
+ *
+ * What the mock (librdkafka 2.0.x) does and does not do for kafkajs 2.2.4,
+ * measured against this harness:
+ *  - Works: Produce (keys, headers, gzip/none), Fetch, Metadata, ListOffsets,
+ *    FindCoordinator, JoinGroup/SyncGroup/Heartbeat/LeaveGroup, OffsetCommit,
+ *    OffsetFetch. So producer.send, consumer.run/commitOffsets/seek and the admin
+ *    calls fetchTopicMetadata, listTopics, fetchTopicOffsets,
+ *    fetchTopicOffsetsByTimestamp, fetchOffsets and describeCluster all work.
+ *  - Fails: admin.createTopics / deleteTopics / createPartitions (no controller:
+ *    pre-create topics through `startMockKafkaCluster({ topics })` instead),
+ *    idempotent and transactional producers (`idempotent: true`,
+ *    `transactionalId`), which fail on InitProducerId.
+ *  - Settings that make kafkajs reliable here:
+ *      * `allowAutoTopicCreation: false` on producer and consumer: the mock
+ *        auto-creates unknown topics on Metadata, so a typo would silently
+ *        create a 1-partition topic instead of failing the test.
+ *      * `retry: { retries: 2..5, initialRetryTime: 100 }`: the default (5 retries,
+ *        300 ms growing) only slows down the failure of an unsupported call.
+ *      * Consumer group join: the mock's coordinator completes the join after a
+ *        fixed rebalance delay, not when all members are in; see
+ *        MOCK_CONSUMER_SETTINGS for the measured numbers and tuning.
+ *      * `fromBeginning: true` works (ListOffsets earliest); so does committing
+ *        and resuming from the committed offset with a new consumer.
+ *  - Stopping a cluster takes up to ~1 s (librdkafka's mock thread wakes on a
+ *    1 s timer), so share one cluster per suite rather than per test.
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { mkdir, rename, rm, stat } from "node:fs/promises"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+
+const execFileAsync = promisify(execFile)
+
+const supportDir = dirname(fileURLToPath(import.meta.url))
+const launcherSource = join(supportDir, "mock-cluster", "launcher.c")
+const launcherBinDir = join(supportDir, "mock-cluster", "bin")
+const launcherBinary = join(launcherBinDir, "launcher")
+
+const INSTALL_HINT = "install with: apt-get install -y librdkafka-dev pkg-config gcc"
+
+export interface MockTopic {
+  readonly name: string
+  readonly partitions: number
+}
+
+export interface MockKafkaClusterOptions {
+  readonly topics: ReadonlyArray<MockTopic>
+  /** Number of brokers (ids 1..n); defaults to 1. */
+  readonly brokers?: number
+  /** How long to wait for the launcher to report its bootstrap list; default 15 s. */
+  readonly startTimeoutMs?: number
+}
+
+export interface MockKafkaCluster {
+  /** Comma-separated `host:port` list, ready for kafkajs `brokers` or kcat `-b`. */
+  readonly bootstrap: string
+  readonly brokers: ReadonlyArray<string>
+  /** Whatever the launcher wrote to stderr so far (librdkafka warnings). */
+  stderr(): string
+  /** Stops the cluster and waits for the process to exit. Idempotent. */
+  stop(): Promise<void>
+}
+
+/**
+ * kafkajs consumer settings for the mock. The mock's group coordinator (librdkafka
+ * 2.0.2) finishes a JoinGroup round after a fixed delay rather than as soon as the
+ * known members have rejoined, so a first join costs ~3 s no matter what; the
+ * kafkajs session/rebalance timeouts do not shorten it. A short heartbeatInterval
+ * only speeds up noticing a later rebalance (e.g. a second member).
+ * See the findings at the top of this file.
+ */
+export const MOCK_CONSUMER_SETTINGS = {
+  allowAutoTopicCreation: false,
+  sessionTimeout: 10_000,
+  rebalanceTimeout: 10_000,
+  heartbeatInterval: 500,
+  retry: { retries: 5, initialRetryTime: 100 }
+} as const
+
+/** kafkajs client/producer settings for the mock; see the findings above. */
+export const MOCK_CLIENT_SETTINGS = {
+  connectionTimeout: 3_000,
+  retry: { retries: 5, initialRetryTime: 100 }
+} as const
+
+export const MOCK_PRODUCER_SETTINGS = {
+  allowAutoTopicCreation: false,
+  idempotent: false
+} as const
+
+let availability: { ok: true } | { ok: false; reason: string } | undefined
+
+/**
+ * Whether this machine can build and run the launcher: a C compiler (`cc`),
+ * pkg-config and the librdkafka headers including `rdkafka_mock.h`.
+ * Synchronous so suites can use it in `describe.skipIf`.
+ */
+export function mockClusterAvailable(): { ok: true } | { ok: false; reason: string } {
+  if (availability !== undefined) return availability
+  availability = probeToolchain()
+  return availability
+}
+
+function probeToolchain(): { ok: true } | { ok: false; reason: string } {
+  const cc = spawnSync("cc", ["--version"], { encoding: "utf8" })
+  if (cc.error !== undefined || cc.status !== 0) {
+    return { ok: false, reason: `mock Kafka cluster unavailable: no C compiler 'cc' on PATH; ${INSTALL_HINT}` }
+  }
+  const flags = pkgConfigFlags()
+  if (!flags.ok) return flags
+  // Preprocessing a one-line include proves the header is reachable with these flags.
+  const probe = spawnSync("cc", ["-E", "-x", "c", "-", ...flags.cflags], {
+    input: "#include <librdkafka/rdkafka_mock.h>\n",
+    encoding: "utf8"
+  })
+  if (probe.error !== undefined || probe.status !== 0) {
+    return {
+      ok: false,
+      reason: `mock Kafka cluster unavailable: librdkafka/rdkafka_mock.h not found (${firstLine(probe.stderr)}); ${INSTALL_HINT}`
+    }
+  }
+  return { ok: true }
+}
+
+function pkgConfigFlags():
+  | { ok: true; cflags: ReadonlyArray<string>; libs: ReadonlyArray<string> }
+  | { ok: false; reason: string } {
+  const cflags = spawnSync("pkg-config", ["--cflags", "rdkafka"], { encoding: "utf8" })
+  const libs = spawnSync("pkg-config", ["--libs", "rdkafka"], { encoding: "utf8" })
+  if (cflags.error !== undefined) {
+    return { ok: false, reason: `mock Kafka cluster unavailable: pkg-config not on PATH; ${INSTALL_HINT}` }
+  }
+  if (cflags.status !== 0 || libs.status !== 0) {
+    return {
+      ok: false,
+      reason: `mock Kafka cluster unavailable: pkg-config knows no 'rdkafka' (${firstLine(cflags.stderr)}); ${INSTALL_HINT}`
+    }
+  }
+  return { ok: true, cflags: splitFlags(cflags.stdout), libs: splitFlags(libs.stdout) }
+}
+
+const splitFlags = (s: string): ReadonlyArray<string> => s.trim().split(/\s+/).filter((f) => f.length > 0)
+const firstLine = (s: string | undefined): string => (s ?? "").trim().split("\n")[0] ?? ""
+
+let launcherReady: Promise<string> | undefined
+
+/** Builds the launcher if missing or older than its source; once per process. */
+function ensureLauncher(): Promise<string> {
+  launcherReady ??= buildLauncher().catch((error: unknown) => {
+    launcherReady = undefined // let a later call retry, e.g. after installing packages
+    throw error
+  })
+  return launcherReady
+}
+
+async function buildLauncher(): Promise<string> {
+  const [src, bin] = await Promise.all([stat(launcherSource), stat(launcherBinary).catch(() => undefined)])
+  if (bin !== undefined && bin.mtimeMs >= src.mtimeMs) return launcherBinary
+
+  const available = mockClusterAvailable()
+  if (!available.ok) throw new Error(available.reason)
+  const flags = pkgConfigFlags()
+  if (!flags.ok) throw new Error(flags.reason)
+
+  await mkdir(launcherBinDir, { recursive: true })
+  // Vitest workers may race here: each compiles to its own file and renames it
+  // into place. rename() is atomic, so nobody ever executes a half-written binary.
+  const tmp = join(launcherBinDir, `launcher.${process.pid}.${randomBytes(4).toString("hex")}.tmp`)
+  try {
+    await execFileAsync("cc", ["-O2", "-Wall", "-o", tmp, launcherSource, ...flags.cflags, ...flags.libs])
+    await rename(tmp, launcherBinary)
+  } catch (error) {
+    await rm(tmp, { force: true })
+    const stderr = (error as { stderr?: string }).stderr ?? ""
+    throw new Error(`compiling ${launcherSource} failed: ${String(error)}\n${stderr}`)
+  }
+  return launcherBinary
+}
+
+const live = new Set<ChildProcess>()
+let exitHookInstalled = false
+
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // Backstop for tests that forget stop(): the launcher also exits when its stdin
+  // closes, but a synchronous kill on exit makes that immediate.
+  process.once("exit", () => {
+    for (const child of live) child.kill("SIGKILL")
+  })
+}
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/
+
+/**
+ * Starts a mock cluster with the given topics pre-created (the mock cannot
+ * create topics through the admin API). Resolves once the brokers listen.
+ */
+export async function startMockKafkaCluster(options: MockKafkaClusterOptions): Promise<MockKafkaCluster> {
+  const brokerCount = options.brokers ?? 1
+  if (!Number.isInteger(brokerCount) || brokerCount < 1) {
+    throw new Error(`brokers must be a positive integer, got ${brokerCount}`)
+  }
+  for (const topic of options.topics) {
+    if (!TOPIC_NAME.test(topic.name)) throw new Error(`invalid topic name '${topic.name}'`)
+    if (!Number.isInteger(topic.partitions) || topic.partitions < 1) {
+      throw new Error(`topic '${topic.name}': partitions must be a positive integer, got ${topic.partitions}`)
+    }
+  }
+
+  const binary = await ensureLauncher()
+  const args = [String(brokerCount), ...options.topics.map((t) => `${t.name}:${t.partitions}`)]
+  const child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] })
+  live.add(child)
+  installExitHook()
+
+  let stderr = ""
+  child.stderr.setEncoding("utf8")
+  child.stderr.on("data", (chunk: string) => {
+    // Bounded: librdkafka can log a lot if a client misbehaves for a long test.
+    stderr = (stderr + chunk).slice(-64 * 1024)
+  })
+  // Our stdin is the launcher's lifeline; an EPIPE on it just means it already exited.
+  child.stdin.on("error", () => {})
+
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => {
+      live.delete(child)
+      resolve()
+    })
+  })
+
+  const timeoutMs = options.startTimeoutMs ?? 15_000
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    let stdout = ""
+    const fail = (why: string): void => {
+      clearTimeout(timer)
+      child.kill("SIGKILL")
+      reject(
+        new Error(
+          `mock Kafka cluster failed to start (${why}); command: ${binary} ${args.join(" ")}\n` +
+            `stderr:\n${stderr.trim() || "(empty)"}`
+        )
+      )
+    }
+    const timer = setTimeout(() => fail(`no BOOTSTRAP line within ${timeoutMs} ms`), timeoutMs)
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (chunk: string) => {
+      stdout += chunk
+      const match = /^BOOTSTRAP (\S+)$/m.exec(stdout)
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer)
+        resolve(match[1])
+      }
+    })
+    child.once("error", (error) => fail(`spawn error: ${error.message}`))
+    child.once("exit", (code, signal) => fail(`launcher exited early with code ${code} signal ${signal}`))
+  })
+
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        // EOF on stdin is the launcher's normal shutdown path; SIGKILL only if it hangs.
+        child.stdin.end()
+        const killer = setTimeout(() => child.kill("SIGKILL"), 5_000)
+        await exited
+        clearTimeout(killer)
+      }
+    })()
+    return stopping
+  }
+
+  return {
+    bootstrap,
+    brokers: bootstrap.split(","),
+    stderr: () => stderr,
+    stop
+  }
+}

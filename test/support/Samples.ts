@@ -1,0 +1,32 @@
+/** The shared sample (../shared/samples/basic) and its expected results. */
+import { readFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { splitLines, type ReplayInput } from "../../src/app/Replay.ts"
+
+const here = dirname(fileURLToPath(import.meta.url))
+export const sampleDir = resolve(here, "../../../shared/samples/basic")
+
+export const loadSampleInput = (): ReplayInput => ({
+  transform: splitLines(readFileSync(join(sampleDir, "transform.ndjson"))),
+  analysis: splitLines(readFileSync(join(sampleDir, "analysis.ndjson"))),
+  control: splitLines(readFileSync(join(sampleDir, "control.ndjson")))
+})
+
+export interface ExpectedJob {
+  readonly expected_count: number
+  readonly terminal: { readonly step: string; readonly status: string; readonly actual_count?: number; readonly reason?: string }
+  readonly aggregate?: Record<string, unknown>
+  readonly rows?: number
+  readonly join_unmatched?: number
+}
+
+export interface Expected {
+  readonly dlq: Readonly<Record<string, number>>
+  readonly jobs: Readonly<Record<string, ExpectedJob>>
+}
+
+export const loadExpected = (): Expected => JSON.parse(readFileSync(join(sampleDir, "expected.json"), "utf8"))
+
+/** The sample's timing assumptions (samples/README.md). */
+export const sampleTimings = { timeoutMs: 3_000, windowInactivityMs: 1_000 } as const

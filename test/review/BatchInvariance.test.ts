@@ -1,0 +1,67 @@
+/**
+ * SPEC 5.2: "the result never depends on arrival order or on how records were batched".
+ * The same records, shuffled and cut into arbitrary batches, render the same aggregate,
+ * including the sentiment split that needs both sides of a review.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
+import type { TransformReview } from "../../src/review/schema/TransformRecord.ts"
+import type { AnalysisRecord } from "../../src/review/schema/AnalysisRecord.ts"
+import { renderAggregate } from "../../src/review/stats/JobAggregate.ts"
+import { analysisRecord, splitAt, transformReview } from "../support/Arbitraries.ts"
+import { newBook, ok } from "../support/Book.ts"
+
+type Input = { readonly side: "t"; readonly r: TransformReview } | { readonly side: "a"; readonly r: AnalysisRecord }
+
+const reviewId = fc.integer({ min: 0, max: 30 }).map((n) => `r${n}`)
+const inputs = fc.array(
+  fc.oneof(
+    transformReview("job", reviewId).map((r): Input => ({ side: "t", r })),
+    analysisRecord("job", reviewId).map((r): Input => ({ side: "a", r }))
+  ),
+  { maxLength: 60 }
+)
+
+const aggregateOf = (batches: ReadonlyArray<ReadonlyArray<Input>>) => {
+  const book = newBook()
+  let now = 0
+  for (const batch of batches) {
+    for (const input of batch) {
+      if (input.side === "t") book.transform(ok(input.r), now, now)
+      else book.analysis(ok(input.r), now, now)
+    }
+    book.endBatch(now++)
+  }
+  const job = book.job("job")
+  return job === undefined ? undefined : renderAggregate("job", job.stats, false, new Date(0))
+}
+
+/** First record per (side, review id) in the given order: the ones that count. */
+const firstPerReview = (items: ReadonlyArray<Input>) => {
+  const seen = new Set<string>()
+  return items.filter((i) => {
+    const key = `${i.side}|${i.r.review_id}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+describe("JobBook aggregation", () => {
+  it("renders the same aggregate for any order and any batching of distinct reviews", () =>
+    fc.assert(fc.property(inputs, fc.array(fc.nat()), fc.array(fc.nat()), (raw, cuts, order) => {
+      const distinct = firstPerReview(raw)
+      const reordered = [...distinct].sort((a, b) => {
+        const ka = order[distinct.indexOf(a) % Math.max(order.length, 1)] ?? 0
+        const kb = order[distinct.indexOf(b) % Math.max(order.length, 1)] ?? 0
+        return ka - kb
+      })
+      expect(aggregateOf(splitAt(reordered, cuts))).toEqual(aggregateOf([distinct]))
+    })))
+
+  it("counts each review id once per topic: repeats change nothing", () =>
+    fc.assert(fc.property(inputs, fc.array(fc.nat()), (raw, cuts) => {
+      const distinct = firstPerReview(raw)
+      expect(aggregateOf(splitAt([...distinct, ...distinct], cuts))).toEqual(aggregateOf([distinct]))
+    })))
+})

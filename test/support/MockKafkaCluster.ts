@@ -2,33 +2,38 @@
  * A real Kafka wire peer for tests: librdkafka's built-in mock cluster, hosted by
  * the tiny C program in ./mock-cluster/launcher.c and reached over loopback.
  *
- * Needs (Debian): `apt-get install -y librdkafka-dev pkg-config gcc` (and `kcat`
+ * Needs (Debian): `apt-get install -y librdkafka-dev pkg-config gcc` (plus `kcat`
  * for tests that cross-check with an independent client). No Docker, no JVM.
  *
- * What the mock (librdkafka 2.0.x) does and does not do for kafkajs 2.2.4,
- * measured against this harness:
- *  - Works: Produce (keys, headers, gzip/none), Fetch, Metadata, ListOffsets,
- *    FindCoordinator, JoinGroup/SyncGroup/Heartbeat/LeaveGroup, OffsetCommit,
- *    OffsetFetch. So producer.send, consumer.run/commitOffsets/seek and the admin
- *    calls fetchTopicMetadata, listTopics, fetchTopicOffsets,
- *    fetchTopicOffsetsByTimestamp, fetchOffsets and describeCluster all work.
- *  - Fails: admin.createTopics / deleteTopics / createPartitions (no controller:
- *    pre-create topics through `startMockKafkaCluster({ topics })` instead),
- *    idempotent and transactional producers (`idempotent: true`,
- *    `transactionalId`), which fail on InitProducerId.
- *  - Settings that make kafkajs reliable here:
- *      * `allowAutoTopicCreation: false` on producer and consumer: the mock
- *        auto-creates unknown topics on Metadata, so a typo would silently
- *        create a 1-partition topic instead of failing the test.
- *      * `retry: { retries: 2..5, initialRetryTime: 100 }`: the default (5 retries,
- *        300 ms growing) only slows down the failure of an unsupported call.
- *      * Consumer group join: the mock's coordinator completes the join after a
- *        fixed rebalance delay, not when all members are in; see
- *        MOCK_CONSUMER_SETTINGS for the measured numbers and tuning.
- *      * `fromBeginning: true` works (ListOffsets earliest); so does committing
- *        and resuming from the committed offset with a new consumer.
- *  - Stopping a cluster takes up to ~1 s (librdkafka's mock thread wakes on a
- *    1 s timer), so share one cluster per suite rather than per test.
+ * kafkajs 2.2.4 against this mock (Debian librdkafka 2.0.2), as measured:
+ *  - Works: producer.send/sendBatch (keys, headers, gzip), consumer groups with
+ *    `fromBeginning: true`, manual `commitOffsets`, resuming from the committed
+ *    offset in a new consumer, and the admin calls listTopics,
+ *    fetchTopicMetadata, fetchTopicOffsets, fetchTopicOffsetsByTimestamp,
+ *    fetchOffsets and describeCluster.
+ *  - Fails at once (no retry helps): createTopics, deleteTopics,
+ *    createPartitions, describeConfigs, and idempotent or transactional
+ *    producers ("KafkaJSBrokerNotFound: Broker 0 not found": the mock advertises
+ *    no real controller, and kafkajs routes those calls to it); listGroups,
+ *    describeGroups, deleteGroups and setOffsets/resetOffsets (which call
+ *    describeGroups) with "server does not support the requested API version".
+ *    So topics must be pre-created through `startMockKafkaCluster({ topics })`.
+ *  - `allowAutoTopicCreation: false` is ignored: any Metadata request or send
+ *    naming an unknown topic creates it with 4 partitions. Assert on topic names.
+ *  - Group join timing is set by the mock's coordinator, not by kafkajs:
+ *      * first join of an empty group: fixed 3 s (its initial rebalance delay),
+ *        whatever sessionTimeout/rebalanceTimeout/heartbeatInterval are;
+ *      * any later rebalance (a second member joins, or a new consumer joins a
+ *        group whose previous member just left) waits sessionTimeout - 1 s:
+ *        29 s with the kafkajs default sessionTimeout of 30 s, 5 s with 6 s;
+ *      * sessionTimeout below ~3 s never joins (the member expires during the
+ *        3 s first-join delay); 5 s measured slower (8 s) than 6 s for a second
+ *        member; rebalanceTimeout is not used by the mock.
+ *    Hence MOCK_CONSUMER_SETTINGS below (sessionTimeout 6 s, heartbeat 0.5 s).
+ *  - Silence kafkajs's partitioner warning with
+ *    `createPartitioner: Partitioners.DefaultPartitioner`.
+ *  - stop() takes 0-1 s (librdkafka's mock thread notices shutdown on a 1 s
+ *    timer), so share one cluster per suite rather than per test.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -70,30 +75,14 @@ export interface MockKafkaCluster {
 }
 
 /**
- * kafkajs consumer settings for the mock. The mock's group coordinator (librdkafka
- * 2.0.2) finishes a JoinGroup round after a fixed delay rather than as soon as the
- * known members have rejoined, so a first join costs ~3 s no matter what; the
- * kafkajs session/rebalance timeouts do not shorten it. A short heartbeatInterval
- * only speeds up noticing a later rebalance (e.g. a second member).
- * See the findings at the top of this file.
+ * kafkajs consumer settings for the mock (spread into `kafka.consumer({ groupId,
+ * ...MOCK_CONSUMER_SETTINGS })`): first join ~3 s, later rebalances ~5 s instead
+ * of ~29 s with the defaults. See the findings at the top of this file.
  */
 export const MOCK_CONSUMER_SETTINGS = {
-  allowAutoTopicCreation: false,
-  sessionTimeout: 10_000,
+  sessionTimeout: 6_000,
   rebalanceTimeout: 10_000,
-  heartbeatInterval: 500,
-  retry: { retries: 5, initialRetryTime: 100 }
-} as const
-
-/** kafkajs client/producer settings for the mock; see the findings above. */
-export const MOCK_CLIENT_SETTINGS = {
-  connectionTimeout: 3_000,
-  retry: { retries: 5, initialRetryTime: 100 }
-} as const
-
-export const MOCK_PRODUCER_SETTINGS = {
-  allowAutoTopicCreation: false,
-  idempotent: false
+  heartbeatInterval: 500
 } as const
 
 let availability: { ok: true } | { ok: false; reason: string } | undefined
@@ -118,13 +107,13 @@ function probeToolchain(): { ok: true } | { ok: false; reason: string } {
   if (!flags.ok) return flags
   // Preprocessing a one-line include proves the header is reachable with these flags.
   const probe = spawnSync("cc", ["-E", "-x", "c", "-", ...flags.cflags], {
-    input: "#include <librdkafka/rdkafka_mock.h>\n",
+    input: "#include <librdkafka/rdkafka.h>\n#include <librdkafka/rdkafka_mock.h>\n",
     encoding: "utf8"
   })
   if (probe.error !== undefined || probe.status !== 0) {
     return {
       ok: false,
-      reason: `mock Kafka cluster unavailable: librdkafka/rdkafka_mock.h not found (${firstLine(probe.stderr)}); ${INSTALL_HINT}`
+      reason: `mock Kafka cluster unavailable: librdkafka/rdkafka_mock.h not usable (${errorLine(probe.stderr)}); ${INSTALL_HINT}`
     }
   }
   return { ok: true }
@@ -149,6 +138,8 @@ function pkgConfigFlags():
 
 const splitFlags = (s: string): ReadonlyArray<string> => s.trim().split(/\s+/).filter((f) => f.length > 0)
 const firstLine = (s: string | undefined): string => (s ?? "").trim().split("\n")[0] ?? ""
+const errorLine = (s: string | undefined): string =>
+  (s ?? "").split("\n").find((line) => line.includes("error")) ?? firstLine(s)
 
 let launcherReady: Promise<string> | undefined
 

@@ -8,7 +8,7 @@
  * of the batch each job's immutable stats are combined with its delta once.
  */
 import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
-import { SessionJoin, type Unmatched } from "../kernel/join/SessionJoin.ts"
+import { SessionJoin, type BufferedKey, type Unmatched } from "../kernel/join/SessionJoin.ts"
 import { deadLetter, type SourceRef } from "../kernel/source/DeadLetter.ts"
 import type { Decoded } from "../kernel/source/TypedSource.ts"
 import { isFinished, newJob, type CountedStep, type Job } from "./Job.ts"
@@ -31,23 +31,38 @@ export interface JobBookSettings extends OutputTopics {
   readonly jobRetentionMs: number
 }
 
-interface Held<V> {
+export interface Held<V> {
   readonly value: V
   readonly source: SourceRef
 }
-type Left = Held<TransformReview>
-type Right = Held<AnalysisRecord>
+export type Left = Held<TransformReview>
+export type Right = Held<AnalysisRecord>
 
 /** What a batch or tick did besides its output records; feeds metrics and the changelog. */
 export interface Activity {
   duplicates: number
   lateRecords: number
   readonly changedJobs: Set<string>
-  readonly evictedJobs: Set<string>
+  readonly evictedJobs: Map<string, Job>
   readonly finished: Array<{ readonly jobId: string; readonly decision: Decision }>
+  /** Review ids whose index flags changed, per job. */
+  readonly changedReviews: Map<string, Set<string>>
+  /** Join keys whose buffered sides changed (added, joined or closed). */
+  readonly changedJoinKeys: Set<string>
+  /** Review ids released when their job finished, per job. */
+  readonly releasedReviews: Map<string, ReadonlyArray<string>>
 }
 
-const newActivity = (): Activity => ({ duplicates: 0, lateRecords: 0, changedJobs: new Set(), evictedJobs: new Set(), finished: [] })
+const newActivity = (): Activity => ({
+  duplicates: 0,
+  lateRecords: 0,
+  changedJobs: new Set(),
+  evictedJobs: new Map(),
+  finished: [],
+  changedReviews: new Map(),
+  changedJoinKeys: new Set(),
+  releasedReviews: new Map()
+})
 
 const trialOf = (flag: 0 | 1 | null | undefined): boolean | undefined => (flag === undefined || flag === null ? undefined : flag === 1)
 
@@ -101,7 +116,7 @@ export class JobBook {
     }
     if (has(flags, Flags.transformInvalid)) this.forgiveInvalid(job, "transform")
     flags = (flags & ~Flags.transformInvalid) | Flags.transform | (trial ? Flags.transformTrial : 0)
-    reviews.set(r.review_id, flags)
+    this.setReview(job, r.review_id, flags)
     this.addDelta(job.jobId, delta)
     this.offerJoin(job, r.review_id, "left", { value: r, source: decoded.source }, recordTimestamp, now)
   }
@@ -120,7 +135,7 @@ export class JobBook {
     if (has(flags, Flags.analysisInvalid)) this.forgiveInvalid(job, "analysis")
     flags = withSentiment((flags & ~Flags.analysisInvalid) | Flags.analysis, a.sentiment)
     if (trial === undefined) flags |= Flags.splitPending
-    reviews.set(a.review_id, flags)
+    this.setReview(job, a.review_id, flags)
     this.addDelta(job.jobId, { ...JobStats.initialValue, analyzed: 1, sentiment: ofAnalysis(a.sentiment, trial) })
     this.offerJoin(job, a.review_id, "right", { value: a, source: decoded.source }, recordTimestamp, now)
   }
@@ -164,7 +179,7 @@ export class JobBook {
       if (!isFinished(job)) this.advance(job.jobId, now)
       else if (job.finishedAt! + this.settings.jobRetentionMs <= now) {
         this.jobs.delete(job.jobId)
-        this.activity.evictedJobs.add(job.jobId)
+        this.activity.evictedJobs.set(job.jobId, job)
       }
     }
     if (now - this.lastPeriodicPublish >= this.settings.publishIntervalMs) {
@@ -178,9 +193,16 @@ export class JobBook {
     return this.drain()
   }
 
-  /** Restores a job from its changelog snapshot (state restore on start). */
-  restore(job: Job): void {
-    this.jobs.set(job.jobId, job)
+  /** The sides buffered under a join key (for the changelog). */
+  joinState(key: string) {
+    return this.join.peek(key)
+  }
+
+  /** Puts back a job and its buffered join sides from the changelog (state restore). */
+  restore(jobs: Iterable<Job>, joins: Iterable<readonly [string, BufferedKey<Left, Right>]>): void {
+    for (const job of jobs) this.jobs.set(job.jobId, job)
+    const ordered = [...joins].sort(([, a], [, b]) => a.lastActivity - b.lastActivity)
+    for (const [key, buffered] of ordered) this.join.restore(key, buffered)
   }
 
   // ---- internals ---------------------------------------------------------
@@ -203,6 +225,16 @@ export class JobBook {
   private update(job: Job): void {
     this.jobs.set(job.jobId, job)
     this.activity.changedJobs.add(job.jobId)
+  }
+
+  private setReview(job: Job, reviewId: string, flags: number): void {
+    job.reviews!.set(reviewId, flags)
+    let changed = this.activity.changedReviews.get(job.jobId)
+    if (changed === undefined) {
+      changed = new Set()
+      this.activity.changedReviews.set(job.jobId, changed)
+    }
+    changed.add(reviewId)
   }
 
   private addDelta(jobId: string, delta: JobStats): void {
@@ -243,7 +275,7 @@ export class JobBook {
       const flags = job.reviews.get(decoded.entityId) ?? 0
       // A review already counted (usable or not) is not counted against the job again.
       if (has(flags, usableFlag | invalidFlag)) return
-      job.reviews.set(decoded.entityId, flags | invalidFlag)
+      this.setReview(job, decoded.entityId, flags | invalidFlag)
     }
     const q = job.quality[step]
     this.update({
@@ -262,9 +294,10 @@ export class JobBook {
   private offerJoin(job: Job, reviewId: string, side: "left" | "right", held: Left | Right, recordTimestamp: number, now: number): void {
     const key = joinKey(job.jobId, reviewId)
     const result = this.join.offer(key, job.jobId, side, held, recordTimestamp, now)
+    this.activity.changedJoinKeys.add(key)
     if (result._tag === "Joined") {
       const reviews = this.jobs.get(job.jobId)!.reviews!
-      reviews.set(reviewId, (reviews.get(reviewId) ?? 0) | Flags.joined)
+      this.setReview(job, reviewId, (reviews.get(reviewId) ?? 0) | Flags.joined)
       this.out.push(rowRecord(this.settings, job, joinRow(result.left.value, result.right.value)))
     } else {
       for (const u of result.expired) this.unmatched(u, `records for ${u.key} were more than ${this.settings.windowInactivityMs} ms apart`)
@@ -272,6 +305,7 @@ export class JobBook {
   }
 
   private unmatched(u: Unmatched<Left, Right>, message: string): void {
+    this.activity.changedJoinKeys.add(u.key)
     this.out.push(deadLetter(this.settings.dlqTopic, u.pending.value.source, { type: "join_unmatched", message, jobId: u.group }))
   }
 
@@ -305,6 +339,8 @@ export class JobBook {
 
   /** Releases per-review state: the index freezes to fingerprints, waiting join sides are dead-lettered. */
   private finish(job: Job, now: number): void {
+    this.activity.releasedReviews.set(job.jobId, [...(job.reviews?.keys() ?? [])])
+    this.activity.changedReviews.delete(job.jobId)
     this.update({ ...job, finishedAt: now, unpublished: false, reviews: undefined, frozen: freeze(job.reviews ?? new Map()) })
     for (const u of this.join.releaseGroup(job.jobId)) {
       this.unmatched(u, `job ${job.jobId} finished before the ${u.side === "left" ? "analysis" : "transform"} record for ${u.key} arrived`)

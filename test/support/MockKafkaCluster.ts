@@ -232,7 +232,10 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions): P
   const timeoutMs = options.startTimeoutMs ?? 15_000
   const bootstrap = await new Promise<string>((resolve, reject) => {
     let stdout = ""
+    let settled = false
     const fail = (why: string): void => {
+      if (settled) return
+      settled = true
       clearTimeout(timer)
       child.kill("SIGKILL")
       reject(
@@ -247,13 +250,15 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions): P
     child.stdout.on("data", (chunk: string) => {
       stdout += chunk
       const match = /^BOOTSTRAP (\S+)$/m.exec(stdout)
-      if (match?.[1] !== undefined) {
+      if (match?.[1] !== undefined && !settled) {
+        settled = true
         clearTimeout(timer)
         resolve(match[1])
       }
     })
     child.once("error", (error) => fail(`spawn error: ${error.message}`))
-    child.once("exit", (code, signal) => fail(`launcher exited early with code ${code} signal ${signal}`))
+    // "close", not "exit": it fires after stderr is drained, so the error has it all.
+    child.once("close", (code, signal) => fail(`launcher exited early with code ${code} signal ${signal}`))
   })
 
   let stopping: Promise<void> | undefined

@@ -58,18 +58,28 @@ const within = <A>(ms: number, what: string, promise: Promise<A>): Promise<A> =>
     )
   })
 
-// Outside CI a machine without the toolchain skips (the name says why); in CI the
-// suite runs and beforeAll fails with the reason, so a missing package cannot
-// silently turn the wire tests off.
-describe.skipIf(unavailable !== undefined && !inCi)(
-  `MockKafkaCluster wire peer${unavailable !== undefined && !inCi ? ` (skipped: ${unavailable})` : ""}`,
+// Outside CI a machine without the toolchain skips (the suite name says why); in
+// CI that is a failing test instead, so a missing package cannot silently turn the
+// wire tests off. The reason also goes to stderr because the error summary of some
+// vitest/Node pairings (vitest 5 on Node 20: Map.groupBy) crashes before printing.
+if (unavailable !== undefined && inCi) {
+  describe("MockKafkaCluster wire peer", () => {
+    it("has the mock Kafka toolchain (required when CI is set)", () => {
+      const message = `CI is set but the mock Kafka cluster cannot run: ${unavailable}`
+      console.error(message)
+      expect.fail(message)
+    })
+  })
+}
+
+describe.skipIf(unavailable !== undefined)(
+  `MockKafkaCluster wire peer${unavailable !== undefined ? ` (skipped: ${unavailable})` : ""}`,
   () => {
     let cluster: MockKafkaCluster
     let kafka: Kafka
     const opened: Array<Producer | Consumer> = []
 
     beforeAll(async () => {
-      if (unavailable !== undefined) throw new Error(`CI is set but the mock cluster cannot run: ${unavailable}`)
       cluster = await startMockKafkaCluster({ topics: [IN, OUT] })
       kafka = new Kafka({ clientId: "mock-cluster-test", brokers: [...cluster.brokers], logLevel: logLevel.ERROR })
     })
@@ -84,10 +94,8 @@ describe.skipIf(unavailable !== undefined && !inCi)(
       await admin.connect()
       try {
         const { topics } = await admin.fetchTopicMetadata({ topics: [IN.name, OUT.name] })
-        expect(topics.map((t) => [t.name, t.partitions.length])).toEqual([
-          [IN.name, IN.partitions],
-          [OUT.name, OUT.partitions]
-        ])
+        const counts = Object.fromEntries(topics.map((t) => [t.name, t.partitions.length]))
+        expect(counts).toEqual({ [IN.name]: IN.partitions, [OUT.name]: OUT.partitions })
       } finally {
         await admin.disconnect()
       }
@@ -149,15 +157,15 @@ describe.skipIf(unavailable !== undefined && !inCi)(
       expect(new Set(order1.map((r) => r.partition)).size).toBe(1)
       expect(order1.map((r) => r.value)).toEqual([JSON.stringify({ n: 1 }), JSON.stringify({ n: 4 })])
 
-      // Commits landed: the group's committed offsets equal the log end offsets.
+      // Commits landed: each partition's committed offset is its log end offset
+      // (-1, "none", for a partition that happened to receive no record).
       const admin = kafka.admin()
       await admin.connect()
       try {
         const ends = await admin.fetchTopicOffsets(IN.name)
         const [committed] = await admin.fetchOffsets({ groupId, topics: [IN.name] })
-        const endByPartition = new Map(ends.map((p) => [p.partition, p.high]))
-        expect(committed?.partitions.map((p) => [p.partition, p.offset]).sort(([a], [b]) => Number(a) - Number(b)))
-          .toEqual([...endByPartition.entries()].sort(([a], [b]) => a - b))
+        const expected = Object.fromEntries(ends.map((p) => [p.partition, p.high === "0" ? "-1" : p.high]))
+        expect(Object.fromEntries((committed?.partitions ?? []).map((p) => [p.partition, p.offset]))).toEqual(expected)
       } finally {
         await admin.disconnect()
       }

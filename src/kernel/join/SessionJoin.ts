@@ -21,6 +21,14 @@ interface Entry<L, R> {
   lastActivity: number
 }
 
+/** A key's buffered sides, as persisted and restored. */
+export interface BufferedKey<L, R> {
+  readonly group: string
+  readonly left: Pending<L> | undefined
+  readonly right: Pending<R> | undefined
+  readonly lastActivity: number
+}
+
 export interface Unmatched<L, R> {
   readonly key: string
   readonly group: string
@@ -98,6 +106,17 @@ export class SessionJoin<L, R> {
     }
     this.byGroup.delete(group)
     return out
+  }
+
+  /** The sides buffered under `key`, if any. */
+  peek(key: string): BufferedKey<L, R> | undefined {
+    const entry = this.entries.get(key)
+    return entry === undefined ? undefined : { ...entry }
+  }
+
+  /** Puts back a buffered key from persisted state; restore in order of last activity. */
+  restore(key: string, buffered: BufferedKey<L, R>): void {
+    this.insert(key, { ...buffered })
   }
 
   groupSize(group: string): number {

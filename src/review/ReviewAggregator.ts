@@ -8,7 +8,9 @@ import type { OutgoingRecord, RecordBatch } from "../kernel/kafka/KafkaPort.ts"
 import type { StepOutput } from "../kernel/runtime/StreamProcessor.ts"
 import { deadLetter, sourceRefOf } from "../kernel/source/DeadLetter.ts"
 import { decodeRecord } from "../kernel/source/TypedSource.ts"
-import { AppConfig } from "../config/AppConfig.ts"
+import { AppConfig, changelogTopic } from "../config/AppConfig.ts"
+import * as Changelog from "../kernel/state/Changelog.ts"
+import { changelogRecords, restoreFrom } from "./JobChangelog.ts"
 import type { Job } from "./Job.ts"
 import { JobBook, type Activity } from "./JobBook.ts"
 import { PRODUCER_HEADER } from "./JobOutputs.ts"
@@ -33,10 +35,15 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
     const config = yield* AppConfig
     const book = new JobBook(config, randomTraceparent, yield* Clock.currentTimeMillis)
     const listeners: Array<(activity: Activity) => void> = []
+    const stateTopic = changelogTopic(config)
+
+    // SPEC 7: state is restored from the changelog before any record is processed.
+    const restored = restoreFrom(book, yield* Changelog.restore(stateTopic))
+    yield* Effect.logInfo(`restored ${restored.jobs} jobs and ${restored.joins} buffered join keys from ${stateTopic}`)
 
     const finish = (result: { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity }): StepOutput => {
       for (const l of listeners) l(result.activity)
-      return { records: result.records, changelog: [] }
+      return { records: result.records, changelog: changelogRecords(stateTopic, book, result.activity) }
     }
 
     const handleRecords = (batch: RecordBatch, now: number): ReadonlyArray<OutgoingRecord> => {

@@ -1,0 +1,65 @@
+/**
+ * SPEC 7: state lives in memory and in the changelog; a restarted service restores it
+ * before processing and carries on exactly: counts, buffered join sides, deadlines and
+ * the ids of finished jobs all survive.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import * as AggregatorPipeline from "../../src/app/AggregatorPipeline.ts"
+import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
+import { ReviewAggregator } from "../../src/review/ReviewAggregator.ts"
+import { json, text } from "../support/Outputs.ts"
+import { advance, analysisOf, collectionDone, controlOut, output, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
+
+const pipeline = AggregatorPipeline.layer.pipe(
+  Layer.provideMerge(AppConfig.layerWith({ ...testTopics, timeoutMs: 10_000, windowInactivityMs: 5_000, publishIntervalMs: 600_000 }))
+)
+
+describe("state restore from the changelog", () => {
+  it.effect("a restarted aggregator continues every job where the last one stopped", () =>
+    Effect.gen(function*() {
+      const broker = yield* Layer.build(EmbeddedKafka.layer())
+      /** One lifetime of the service: its own aggregator, the same broker. */
+      const life = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+        body.pipe(Effect.provide(pipeline), Effect.provide(broker))
+
+      yield* life(Effect.gen(function*() {
+        yield* send("control", [collectionDone("j", 2), collectionDone("d", 5)])
+        yield* send("transform", [transformOf("j", "r1"), transformOf("j", "r2", { rating: 2 }), transformOf("d", "x1")])
+        yield* send("analysis", [analysisOf("j", "r1")])
+        yield* settle
+        yield* advance(4_000)
+      }))
+
+      yield* life(Effect.gen(function*() {
+        const aggregator = yield* ReviewAggregator
+        const j = yield* aggregator.job("j")
+        expect(j?.stats.transform.total, "restored transform count").toBe(2)
+        expect((yield* aggregator.status).pendingJoins, "restored join buffers (j|r2 and d|x1 wait for their analysis)").toBe(2)
+        yield* send("analysis", [analysisOf("j", "r2", "부정")])
+        yield* send("transform", [transformOf("j", "r1")]) // a repeat, not a new review
+        yield* settle
+        expect((yield* output("rowsTopic")).map((r) => text(r.key))).toEqual(["j|r1", "j|r2"])
+        expect((yield* controlOut).filter((m) => m.job_id === "j").at(-1)).toMatchObject({ step: "aggregation", status: "done" })
+        const final = (yield* output("aggregateTopic")).map(json).find((a) => a.job_id === "j" && a.is_final)
+        expect(final.transform_stats).toMatchObject({ total_reviews: 2, avg_rating: 3 })
+        expect(final.analysis_stats.all_sentiment).toMatchObject({ positive: 1, negative: 1 })
+        // Job d's transform deadline was set at t=0 in the first life: 10 s, not 10 s from restart.
+        yield* advance(5_000)
+        expect((yield* controlOut).filter((m) => m.job_id === "d")).toEqual([])
+        yield* advance(1_500)
+        expect((yield* controlOut).filter((m) => m.job_id === "d").at(-1)).toMatchObject({ step: "transform", status: "timeout", actual_count: 1 })
+      }))
+
+      yield* life(Effect.gen(function*() {
+        const aggregator = yield* ReviewAggregator
+        expect((yield* aggregator.job("j"))?.frozen?.transform.size, "finished job keeps its review ids").toBe(2)
+        yield* send("transform", [transformOf("j", "r1"), transformOf("j", "r9")])
+        yield* settle
+        const dlq = (yield* output("dlqTopic")).filter((r) => r.headers["dlq.job_id"] === "j")
+        expect(dlq.map((r) => r.headers["dlq.error.type"])).toEqual(["late_record"])
+        expect(JSON.parse(text(dlq[0]!.value)!).review_id).toBe("r9")
+      }))
+    }))
+})

@@ -10,6 +10,7 @@ import { EmbeddedBroker } from "../kernel/kafka/EmbeddedKafka.ts"
 import { KafkaClient, type ConsumedRecord } from "../kernel/kafka/KafkaPort.ts"
 import { parseJsonBytes, isJsonObject } from "../kernel/source/JsonMessage.ts"
 import type { Job } from "../review/Job.ts"
+import { JobTracer } from "../observability/Telemetry.ts"
 import { ReviewAggregator } from "../review/ReviewAggregator.ts"
 import * as AggregatorPipeline from "./AggregatorPipeline.ts"
 
@@ -109,8 +110,9 @@ export const replay = (input: ReplayInput, options: ReplayOptions) =>
   })
 
 /** Everything replay needs: embedded broker + pipeline, under the given config layer. */
-export const replayLayer = (config: Layer.Layer<AppConfig, unknown>) =>
+export const replayLayer = (config: Layer.Layer<AppConfig, unknown>, tracer: Layer.Layer<JobTracer> = JobTracer.disabled) =>
   AggregatorPipeline.layer.pipe(
+    Layer.provide(tracer),
     Layer.provideMerge(EmbeddedKafka.layer({ defaultPartitions: 1 })),
     Layer.provideMerge(config)
   )

@@ -76,7 +76,8 @@ export class JobBook {
 
   constructor(
     private readonly settings: JobBookSettings,
-    private readonly newTraceparent: (jobId: string) => string,
+    /** Starts a job's trace (child of the upstream's traceparent, if any) and returns its traceparent. */
+    private readonly newTraceparent: (jobId: string, now: number, parentTraceparent: string | undefined) => string,
     startedAt: number
   ) {
     this.join = new SessionJoin(settings.windowInactivityMs)
@@ -103,7 +104,7 @@ export class JobBook {
   transform(decoded: Decoded<TransformReview>, recordTimestamp: number, now: number): void {
     if (!decoded.ok) return this.invalid("transform", decoded, now)
     const r = decoded.value
-    const job = this.jobFor(r.job_id, now)
+    const job = this.jobFor(r.job_id, now, decoded.source)
     if (this.lateOrRepeat(job, "transform", r.review_id, decoded.source)) return
     const reviews = job.reviews!
     let flags = reviews.get(r.review_id) ?? 0
@@ -124,7 +125,7 @@ export class JobBook {
   analysis(decoded: Decoded<AnalysisRecord>, recordTimestamp: number, now: number): void {
     if (!decoded.ok) return this.invalid("analysis", decoded, now)
     const a = decoded.value
-    const job = this.jobFor(a.job_id, now)
+    const job = this.jobFor(a.job_id, now, decoded.source)
     if (this.lateOrRepeat(job, "analysis", a.review_id, decoded.source)) return
     const reviews = job.reviews!
     let flags = reviews.get(a.review_id) ?? 0
@@ -146,7 +147,7 @@ export class JobBook {
       return
     }
     const c = decoded.value
-    const job = this.jobFor(c.job_id, now)
+    const job = this.jobFor(c.job_id, now, decoded.source)
     if (isFinished(job)) return
     if (c.status === "done") {
       // Only the collector's count matters; later stages' "done" are this service's to decide.
@@ -214,10 +215,10 @@ export class JobBook {
     return result
   }
 
-  private jobFor(jobId: string, now: number): Job {
+  private jobFor(jobId: string, now: number, source: SourceRef): Job {
     const existing = this.jobs.get(jobId)
     if (existing !== undefined) return existing
-    const job = newJob(jobId, now, this.settings.timeoutMs, this.newTraceparent(jobId))
+    const job = newJob(jobId, now, this.settings.timeoutMs, this.newTraceparent(jobId, now, source.headers["traceparent"]))
     this.update(job)
     return job
   }
@@ -267,7 +268,7 @@ export class JobBook {
   private invalid(step: CountedStep, decoded: Extract<Decoded<unknown>, { ok: false }>, now: number): void {
     this.out.push(deadLetter(this.settings.dlqTopic, decoded.source, decoded.reason))
     if (decoded.groupId === undefined) return
-    const job = this.jobFor(decoded.groupId, now)
+    const job = this.jobFor(decoded.groupId, now, decoded.source)
     if (job.reviews === undefined) return
     const usableFlag = step === "transform" ? Flags.transform : Flags.analysis
     const invalidFlag = step === "transform" ? Flags.transformInvalid : Flags.analysisInvalid

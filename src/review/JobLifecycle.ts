@@ -33,18 +33,18 @@ export const evaluate = (job: Job, now: number, timeoutMs: number): readonly [Jo
     decisions.push({ _tag: "JobFailed", step, status, reason })
   }
   while (stages.ended === undefined) {
+    const stage = OrderedStages.running(stages)
+    const expected = job.expected
+    if (stage === "collection" && expected !== undefined) {
+      stages = OrderedStages.complete(stages, "collection", now, timeoutMs)
+      continue
+    }
     if (job.upstreamFailure !== undefined) {
       fail(job.upstreamFailure.step, job.upstreamFailure.status, job.upstreamFailure.message)
       break
     }
-    const stage = OrderedStages.running(stages)
     if (stage === undefined) break
-    const expected = job.expected
     if (stage === "collection") {
-      if (expected !== undefined) {
-        stages = OrderedStages.complete(stages, "collection", now, timeoutMs)
-        continue
-      }
       if (OrderedStages.overdue(stages, now) !== undefined) {
         fail("collection", "timeout", `no collection done message within ${timeoutMs} ms of the job's first record`)
       }

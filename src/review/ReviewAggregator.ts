@@ -3,12 +3,14 @@
  * typed source, feeds the JobBook, and hands back what to write. It also answers
  * queries about jobs (HTTP, replay) from the same state.
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Tracer } from "effect"
 import type { OutgoingRecord, RecordBatch } from "../kernel/kafka/KafkaPort.ts"
 import type { StepOutput } from "../kernel/runtime/StreamProcessor.ts"
 import { deadLetter, sourceRefOf } from "../kernel/source/DeadLetter.ts"
 import { decodeRecord } from "../kernel/source/TypedSource.ts"
 import { AppConfig, changelogTopic } from "../config/AppConfig.ts"
+import { JobTracer } from "../observability/Telemetry.ts"
+import { parseTraceparent } from "../observability/TraceContext.ts"
 import * as Changelog from "../kernel/state/Changelog.ts"
 import { changelogRecords, restoreFrom } from "./JobChangelog.ts"
 import type { Job } from "./Job.ts"
@@ -33,7 +35,8 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
 }>()("review-aggregator/ReviewAggregator") {
   static readonly layer = Layer.effect(ReviewAggregator, Effect.gen(function*() {
     const config = yield* AppConfig
-    const book = new JobBook(config, randomTraceparent, yield* Clock.currentTimeMillis)
+    const tracer = yield* JobTracer
+    const book = new JobBook(config, (jobId, now, parent) => tracer.start(jobId, now, parent), yield* Clock.currentTimeMillis)
     const listeners: Array<(activity: Activity) => void> = []
     const stateTopic = changelogTopic(config)
 
@@ -42,6 +45,10 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
     yield* Effect.logInfo(`restored ${restored.jobs} jobs and ${restored.joins} buffered join keys from ${stateTopic}`)
 
     const finish = (result: { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity }): StepOutput => {
+      for (const jobId of result.activity.changedJobs) {
+        const job = book.job(jobId)
+        if (job !== undefined) tracer.sync(jobId, job.stages, job.traceparent)
+      }
       for (const l of listeners) l(result.activity)
       return { records: result.records, changelog: changelogRecords(stateTopic, book, result.activity) }
     }
@@ -74,7 +81,9 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
         yield* Effect.annotateCurrentSpan({ "messaging.destination.name": batch.topic, "messaging.batch.message_count": batch.records.length })
         const now = yield* Clock.currentTimeMillis
         const failures = handleRecords(batch, now)
-        const output = finish(book.endBatch(now))
+        const result = book.endBatch(now)
+        yield* linkJobTraces(result.activity.changedJobs, (id) => book.job(id)?.traceparent)
+        const output = finish(result)
         return failures.length === 0 ? output : { ...output, records: [...failures, ...output.records] }
       }),
       tick: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => finish(book.tick(now)))),
@@ -94,11 +103,16 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
   }))
 }
 
-const hex = (bytes: number): string => {
-  const buf = new Uint8Array(bytes)
-  crypto.getRandomValues(buf)
-  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("")
-}
-
-/** A fresh W3C trace context for a job that arrived without one. */
-const randomTraceparent = (): string => `00-${hex(16)}-${hex(8)}-01`
+/** Links the batch's span to the traces of (up to 32 of) the jobs it touched. */
+const linkJobTraces = (jobIds: Iterable<string>, traceparentOf: (jobId: string) => string | undefined) =>
+  Effect.gen(function*() {
+    const span = yield* Effect.option(Effect.currentSpan)
+    if (span._tag === "None") return
+    const links: Array<Tracer.SpanLink> = []
+    for (const jobId of jobIds) {
+      const ids = parseTraceparent(traceparentOf(jobId))
+      if (ids !== undefined) links.push({ span: Tracer.externalSpan(ids), attributes: { "job.id": jobId } })
+      if (links.length === 32) break
+    }
+    if (links.length > 0) span.value.addLinks(links)
+  })

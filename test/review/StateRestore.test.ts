@@ -8,11 +8,13 @@ import { Effect, Layer } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import * as AggregatorPipeline from "../../src/app/AggregatorPipeline.ts"
 import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
+import { JobTracer } from "../../src/observability/Telemetry.ts"
 import { ReviewAggregator } from "../../src/review/ReviewAggregator.ts"
 import { json, text } from "../support/Outputs.ts"
 import { advance, analysisOf, collectionDone, controlOut, output, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
 
 const pipeline = AggregatorPipeline.layer.pipe(
+  Layer.provide(JobTracer.disabled),
   Layer.provideMerge(AppConfig.layerWith({ ...testTopics, timeoutMs: 10_000, windowInactivityMs: 5_000, publishIntervalMs: 600_000 }))
 )
 

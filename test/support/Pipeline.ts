@@ -2,7 +2,8 @@
  * The whole pipeline on the embedded broker under TestClock: send input, let it settle,
  * move the clock, read the output topics.
  */
-import { Effect } from "effect"
+import { Effect, type Layer } from "effect"
+import type { JobTracer } from "../../src/observability/Telemetry.ts"
 import { TestClock } from "effect/testing"
 import { AppConfig, type AppSettings } from "../../src/config/AppConfig.ts"
 import { replayLayer } from "../../src/app/Replay.ts"
@@ -20,7 +21,7 @@ export const testTopics = {
   applicationId: "test-app"
 } as const
 
-export const pipelineLayer = (overrides: Partial<AppSettings> = {}) =>
+export const pipelineLayer = (overrides: Partial<AppSettings> = {}, tracer?: Layer.Layer<JobTracer>) =>
   replayLayer(AppConfig.layerWith({
     ...testTopics,
     timeoutMs: 10_000,
@@ -28,7 +29,7 @@ export const pipelineLayer = (overrides: Partial<AppSettings> = {}) =>
     publishIntervalMs: 60_000,
     jobRetentionMs: 3_600_000,
     ...overrides
-  }))
+  }), tracer)
 
 const inputTopic = { transform: testTopics.transformTopic, analysis: testTopics.analysisTopic, control: testTopics.controlTopic } as const
 

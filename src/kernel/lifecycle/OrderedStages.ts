@@ -50,7 +50,8 @@ export const complete = <S extends string>(stages: Stages<S>, stage: S, now: num
 export const end = <S extends string>(stages: Stages<S>, stage: S, status: "failed" | "timeout", message: string, now: number): Stages<S> => {
   if (stages.ended !== undefined) return stages
   const states: Record<S, StageState> = { ...stages.states }
-  states[stage] = { ...stages.states[stage], status, endedAt: now, message }
+  // A stage that fails before it ever ran (an upstream report) starts and ends at once.
+  states[stage] = { ...stages.states[stage], status, startedAt: stages.states[stage].startedAt ?? now, endedAt: now, message }
   return { ...stages, states, ended: { stage, status, message, at: now } }
 }
 

@@ -1,0 +1,46 @@
+/**
+ * OpenTelemetry wiring. Tracing and metric export are on only when an OTLP endpoint is
+ * configured with the standard variables (OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTEL_SDK_DISABLED=true turns it off). The OTLP
+ * exporters read the rest of OTEL_* themselves. Effect spans (per batch) and the job
+ * spans of JobTracer go to the same tracer provider.
+ */
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { trace } from "@opentelemetry/api"
+import { Config, Context, Effect, Layer, Option } from "effect"
+import { disabledStageTracer, makeStageTracer, type StageTracer } from "./StageTracing.ts"
+
+export const TelemetrySettings = Config.all({
+  endpoint: Config.option(Config.String("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  tracesEndpoint: Config.option(Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
+  disabled: Config.Boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
+  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("review-aggregator"))
+})
+
+/** Job-level spans (see StageTracing); disabled when tracing is off. */
+export class JobTracer extends Context.Service<JobTracer, StageTracer>()("review-aggregator/JobTracer") {
+  static readonly disabled = Layer.succeed(JobTracer, disabledStageTracer)
+}
+
+const sdk = (serviceName: string) =>
+  NodeSdk.layer(() => ({
+    resource: { serviceName },
+    spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter()),
+    metricReader: new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() })
+  }))
+
+/** The SDK (when configured) and the JobTracer on top of it. */
+export const layer = Layer.unwrap(Effect.gen(function*() {
+  const settings = yield* TelemetrySettings
+  const enabled = !settings.disabled && (Option.isSome(settings.endpoint) || Option.isSome(settings.tracesEndpoint))
+  if (!enabled) {
+    yield* Effect.logInfo("tracing off: no OTEL_EXPORTER_OTLP_ENDPOINT")
+    return JobTracer.disabled
+  }
+  const jobTracer = Layer.effect(JobTracer, Effect.sync(() => makeStageTracer(trace.getTracer(settings.serviceName), "job")))
+  return Layer.merge(jobTracer, sdk(settings.serviceName))
+}))

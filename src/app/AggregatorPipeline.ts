@@ -1,5 +1,6 @@
 /** The running service: the review aggregator on the kernel's stream processor. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { AggregatorHandle } from "./AggregatorHandle.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import * as StreamProcessor from "../kernel/runtime/StreamProcessor.ts"
 import { ReviewAggregator } from "../review/ReviewAggregator.ts"
@@ -11,6 +12,9 @@ export const tickIntervalMs = (config: Pick<AppConfig["Service"], "windowInactiv
 export const runPipeline = Effect.gen(function*() {
   const config = yield* AppConfig
   const aggregator = yield* ReviewAggregator
+  // State is restored once the aggregator exists: from here on the service is ready.
+  const handle = yield* Effect.serviceOption(AggregatorHandle)
+  if (Option.isSome(handle)) yield* handle.value.ready(aggregator)
   yield* StreamProcessor.run({
     groupId: config.applicationId,
     topics: [config.transformTopic, config.analysisTopic, config.controlTopic],

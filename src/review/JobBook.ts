@@ -42,6 +42,8 @@ export type Right = Held<AnalysisRecord>
 export interface Activity {
   duplicates: number
   lateRecords: number
+  /** Distinct usable records counted, per side. */
+  counted: { transform: number; analysis: number }
   readonly changedJobs: Set<string>
   readonly evictedJobs: Map<string, Job>
   readonly finished: Array<{ readonly jobId: string; readonly decision: Decision }>
@@ -56,6 +58,7 @@ export interface Activity {
 const newActivity = (): Activity => ({
   duplicates: 0,
   lateRecords: 0,
+  counted: { transform: 0, analysis: 0 },
   changedJobs: new Set(),
   evictedJobs: new Map(),
   finished: [],
@@ -118,6 +121,7 @@ export class JobBook {
     if (has(flags, Flags.transformInvalid)) this.forgiveInvalid(job, "transform")
     flags = (flags & ~Flags.transformInvalid) | Flags.transform | (trial ? Flags.transformTrial : 0)
     this.setReview(job, r.review_id, flags)
+    this.activity.counted.transform++
     this.addDelta(job.jobId, delta)
     this.offerJoin(job, r.review_id, "left", { value: r, source: decoded.source }, recordTimestamp, now)
   }
@@ -137,6 +141,7 @@ export class JobBook {
     flags = withSentiment((flags & ~Flags.analysisInvalid) | Flags.analysis, a.sentiment)
     if (trial === undefined) flags |= Flags.splitPending
     this.setReview(job, a.review_id, flags)
+    this.activity.counted.analysis++
     this.addDelta(job.jobId, { ...JobStats.initialValue, analyzed: 1, sentiment: ofAnalysis(a.sentiment, trial) })
     this.offerJoin(job, a.review_id, "right", { value: a, source: decoded.source }, recordTimestamp, now)
   }
@@ -289,7 +294,8 @@ export class JobBook {
   private forgiveInvalid(job: Job, step: CountedStep): void {
     const current = this.jobs.get(job.jobId)!
     const q = current.quality[step]
-    this.update({ ...current, quality: { ...current.quality, [step]: { ...q, invalid: q.invalid - 1 } } })
+    const invalid = q.invalid - 1
+    this.update({ ...current, quality: { ...current.quality, [step]: { ...q, invalid, firstInvalid: invalid === 0 ? undefined : q.firstInvalid } } })
   }
 
   private offerJoin(job: Job, reviewId: string, side: "left" | "right", held: Left | Right, recordTimestamp: number, now: number): void {

@@ -13,11 +13,15 @@ export type Decision =
 
 const countedSteps: ReadonlyArray<CountedStep> = ["transform", "analysis"]
 
-/** A count that can no longer come right: above expected, or short because of unusable records. */
-const countFailure = (job: Job, step: CountedStep, expected: number): string | undefined => {
+/**
+ * A count that can no longer come right: above expected (checked for every counted step,
+ * done or not), or short because of unusable records (checked for the running step only,
+ * so that steps fail in order and the outcome does not depend on which topic is read first).
+ */
+const countFailure = (job: Job, step: CountedStep, expected: number, runningStep: Step): string | undefined => {
   const actual = usable(job, step)
-  if (actual > expected) return `expected ${expected} ${step} records, got ${actual}`
-  if (job.stages.states[step].status === "done") return undefined
+  if (actual > expected && job.stages.states[step].status !== "waiting") return `expected ${expected} ${step} records, got ${actual}`
+  if (step !== runningStep) return undefined
   const q = job.quality[step]
   if (q.invalid > 0 && actual + q.invalid >= expected) {
     return `data quality: ${q.invalid} invalid records (first: ${q.firstInvalid ?? "unknown"})`
@@ -51,7 +55,7 @@ export const evaluate = (job: Job, now: number, timeoutMs: number): readonly [Jo
       break
     }
     if (expected === undefined) break
-    const failed = countedSteps.map((s) => [s, countFailure({ ...job, stages }, s, expected)] as const).find(([, r]) => r !== undefined)
+    const failed = countedSteps.map((s) => [s, countFailure({ ...job, stages }, s, expected, stage)] as const).find(([, r]) => r !== undefined)
     if (failed !== undefined) {
       fail(failed[0], "failed", failed[1]!)
       break

@@ -9,11 +9,12 @@ import type { StepOutput } from "../kernel/runtime/StreamProcessor.ts"
 import { deadLetter, sourceRefOf } from "../kernel/source/DeadLetter.ts"
 import { decodeRecord } from "../kernel/source/TypedSource.ts"
 import { AppConfig, changelogTopic } from "../config/AppConfig.ts"
+import * as ReviewMetrics from "../observability/ReviewMetrics.ts"
 import { JobTracer } from "../observability/Telemetry.ts"
 import { parseTraceparent } from "../observability/TraceContext.ts"
 import * as Changelog from "../kernel/state/Changelog.ts"
 import { changelogRecords, restoreFrom } from "./JobChangelog.ts"
-import type { Job } from "./Job.ts"
+import { usable, type Job } from "./Job.ts"
 import { JobBook, type Activity } from "./JobBook.ts"
 import { PRODUCER_HEADER } from "./JobOutputs.ts"
 import { analysisCodec, controlCodec, transformCodec } from "./ReviewCodecs.ts"
@@ -43,6 +44,30 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
     // SPEC 7: state is restored from the changelog before any record is processed.
     const restored = restoreFrom(book, yield* Changelog.restore(stateTopic))
     yield* Effect.logInfo(`restored ${restored.jobs} jobs and ${restored.joins} buffered join keys from ${stateTopic}`)
+
+    const observeMetrics = ReviewMetrics.makeObserver()
+    const observe = (batch: RecordBatch | undefined, now: number, records: ReadonlyArray<OutgoingRecord>, activity: Activity) => {
+      let running = 0
+      let finished = 0
+      for (const job of book.allJobs()) job.stages.ended === undefined ? running++ : finished++
+      return observeMetrics({
+        batch,
+        now,
+        outputs: records,
+        dlqTopic: config.dlqTopic,
+        counted: activity.counted,
+        duplicates: activity.duplicates,
+        lateRecords: activity.lateRecords,
+        finished: activity.finished.flatMap(({ jobId }) => {
+          const job = book.job(jobId)
+          const ended = job?.stages.ended
+          return job === undefined || ended === undefined
+            ? []
+            : [{ step: ended.stage, status: ended.status, expected: job.expected, actual: usable(job, "transform") }]
+        }),
+        state: { running, finished, pendingJoins: book.pendingJoins }
+      })
+    }
 
     const finish = (result: { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity }): StepOutput => {
       for (const jobId of result.activity.changedJobs) {
@@ -84,9 +109,16 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
         const result = book.endBatch(now)
         yield* linkJobTraces(result.activity.changedJobs, (id) => book.job(id)?.traceparent)
         const output = finish(result)
-        return failures.length === 0 ? output : { ...output, records: [...failures, ...output.records] }
+        const records = failures.length === 0 ? output.records : [...failures, ...output.records]
+        yield* observe(batch, now, records, result.activity)
+        return { ...output, records }
       }),
-      tick: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => finish(book.tick(now)))),
+      tick: Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const result = book.tick(now)
+        yield* observe(undefined, now, result.records, result.activity)
+        return finish(result)
+      }),
       job: (jobId) => Effect.sync(() => book.job(jobId)),
       jobs: Effect.sync(() => [...book.allJobs()]),
       status: Effect.sync(() => {

@@ -126,6 +126,17 @@ describe("job lifecycle", () => {
       expect(last.error_message).toBe("data quality: 1 invalid records (first: rating: Expected a number or a numeric string)")
     }).pipe(Effect.provide(pipelineLayer())))
 
+  it.effect("fails steps in order: unusable analysis records wait for transform to finish first", () =>
+    Effect.gen(function*() {
+      yield* send("control", [collectionDone("o", 2)])
+      yield* send("analysis", [analysisOf("o", "r1"), { job_id: "o", review_id: "r2", sentiment: "meh" }])
+      yield* settle
+      expect(steps(yield* controlOut, "o"), "analysis data quality must not end the job while transform runs").toEqual([])
+      yield* send("transform", [transformOf("o", "r1"), transformOf("o", "r2", { rating: "x" })])
+      yield* settle
+      expect((yield* controlOut).at(-1)).toMatchObject({ step: "transform", status: "failed" })
+    }).pipe(Effect.provide(pipelineLayer())))
+
   it.effect("fails the job at the step an upstream stage reports failed", () =>
     Effect.gen(function*() {
       yield* send("control", [collectionDone("u", 5), { job_id: "u", step: "transform", status: "FAIL", failure_reason: "executor lost" }])

@@ -133,7 +133,7 @@ const makeSubscription = (log: Log, options: SubscribeOptions, maxBatchSize: num
         cursor = (cursor + i + 1) % assigned.length
         const batch = records.slice(from, from + maxBatchSize)
         member.positions.set(partitionKey(topic, partition), from + batch.length)
-        return { topic, partition, records: batch }
+        return { topic, partition, records: batch, highWatermark: records.length }
       }
     }
     return undefined

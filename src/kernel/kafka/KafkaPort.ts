@@ -25,6 +25,8 @@ export interface RecordBatch {
   readonly topic: string
   readonly partition: number
   readonly records: ReadonlyArray<ConsumedRecord>
+  /** Offset after the partition's last record when the batch was fetched (for lag), if known. */
+  readonly highWatermark?: number | undefined
 }
 
 export interface OutgoingRecord {

@@ -5,9 +5,9 @@
  * TIMEOUT_MS, WINDOW_INACTIVITY_MS, PUBLISH_INTERVAL_MS (and the rest) set in the
  * environment override the demo's timings.
  */
-import { NodeRuntime } from "@effect/platform-node"
 import { Clock, ConfigProvider, Effect, References } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { runCli } from "./CliMain.ts"
 import { replay, replayLayer, type ReplayResult } from "../app/Replay.ts"
 import { jobOutcome, summaryTable, writeTopics } from "../app/ReplayReport.ts"
 import { generateJob, replayInputOf, type GeneratedJob, type GeneratorOptions } from "../app/ReviewGenerator.ts"
@@ -162,8 +162,7 @@ const program = Effect.gen(function*() {
   Effect.provide(replayLayer(AppConfig.layer)),
   Effect.provide(ConfigProvider.layerAdd(demoTimings)),
   // Info logs (e.g. "restored 0 jobs") would tear the in-place progress display.
-  Effect.provideService(References.MinimumLogLevel, "Warn"),
-  Effect.tapCause((cause) => Effect.sync(() => console.error(String(cause))))
+  Effect.provideService(References.MinimumLogLevel, "Warn")
 )
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+runCli(program)

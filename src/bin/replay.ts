@@ -3,13 +3,13 @@
  * Runs the real topology on the embedded broker and writes each output topic to
  * DIR/<topic>.ndjson. Timings (TIMEOUT_MS, WINDOW_INACTIVITY_MS, ...) come from the environment.
  */
-import { NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { AppConfig } from "../config/AppConfig.ts"
 import { replay, replayLayer, splitLines } from "../app/Replay.ts"
 import { summaryTable, writeTopics } from "../app/ReplayReport.ts"
+import { runCli } from "./CliMain.ts"
 
 const usage = "usage: npm run replay -- --transform FILE --analysis FILE --control FILE --out DIR [--max-wait-ms N]"
 
@@ -40,19 +40,17 @@ const read = (path: string) => {
 }
 
 const program = Effect.gen(function*() {
+  // Arguments and files are checked before the pipeline starts.
   const args = yield* Effect.try({ try: parse, catch: (e) => e as Error })
   const input = yield* Effect.try({
     try: () => ({ transform: read(args.transform), analysis: read(args.analysis), control: read(args.control) }),
     catch: (e) => e as Error
   })
-  const result = yield* replay(input, { maxWaitMs: args.maxWaitMs })
+  const result = yield* replay(input, { maxWaitMs: args.maxWaitMs }).pipe(Effect.provide(replayLayer(AppConfig.layer)))
   const written = writeTopics(args.out, result)
   console.log(summaryTable(result))
   console.log(`\nwrote ${written.map((w) => `${w.file} (${w.records})`).join(", ")}`)
   if (!result.completed) console.log(`\nstopped after --max-wait-ms ${args.maxWaitMs}: some jobs were still running`)
-}).pipe(
-  Effect.provide(replayLayer(AppConfig.layer)),
-  Effect.tapCause((cause) => Effect.sync(() => console.error(String(cause))))
-)
+})
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+runCli(program)

@@ -57,3 +57,6 @@ export const usable = (job: Job, step: CountedStep): number =>
   step === "transform" ? job.stats.transform.total : job.stats.analyzed
 
 export const isFinished = (job: Job): boolean => job.stages.ended !== undefined
+
+export const withQuality = (job: Job, step: CountedStep, f: (q: StepQuality) => StepQuality): Job =>
+  ({ ...job, quality: { ...job.quality, [step]: f(job.quality[step]) } })

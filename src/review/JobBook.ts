@@ -11,9 +11,10 @@ import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
 import { SessionJoin, type BufferedKey, type Unmatched } from "../kernel/join/SessionJoin.ts"
 import { deadLetter, type SourceRef } from "../kernel/source/DeadLetter.ts"
 import type { Decoded } from "../kernel/source/TypedSource.ts"
-import { isFinished, newJob, type CountedStep, type Job } from "./Job.ts"
-import { evaluate, type Decision } from "./JobLifecycle.ts"
-import { aggregateRecord, controlRecord, rowRecord, type OutputTopics } from "./JobOutputs.ts"
+import { isFinished, newJob, withQuality, type CountedStep, type Job } from "./Job.ts"
+import { newActivity, type Activity } from "./Activity.ts"
+import { evaluate } from "./JobLifecycle.ts"
+import { aggregateRecord, decisionRecords, rowRecord, type OutputTopics } from "./JobOutputs.ts"
 import { joinKey, joinRow } from "./JoinedRow.ts"
 import { Flags, freeze, has, sentimentOf, withSentiment } from "./ReviewIndex.ts"
 import type { AnalysisRecord } from "./schema/AnalysisRecord.ts"
@@ -37,35 +38,6 @@ export interface Held<V> {
 }
 export type Left = Held<TransformReview>
 export type Right = Held<AnalysisRecord>
-
-/** What a batch or tick did besides its output records; feeds metrics and the changelog. */
-export interface Activity {
-  duplicates: number
-  lateRecords: number
-  /** Distinct usable records counted, per side. */
-  counted: { transform: number; analysis: number }
-  readonly changedJobs: Set<string>
-  readonly evictedJobs: Map<string, Job>
-  readonly finished: Array<{ readonly jobId: string; readonly decision: Decision }>
-  /** Review ids whose index flags changed, per job. */
-  readonly changedReviews: Map<string, Set<string>>
-  /** Join keys whose buffered sides changed (added, joined or closed). */
-  readonly changedJoinKeys: Set<string>
-  /** Review ids released when their job finished, per job. */
-  readonly releasedReviews: Map<string, ReadonlyArray<string>>
-}
-
-const newActivity = (): Activity => ({
-  duplicates: 0,
-  lateRecords: 0,
-  counted: { transform: 0, analysis: 0 },
-  changedJobs: new Set(),
-  evictedJobs: new Map(),
-  finished: [],
-  changedReviews: new Map(),
-  changedJoinKeys: new Set(),
-  releasedReviews: new Map()
-})
 
 const trialOf = (flag: 0 | 1 | null | undefined): boolean | undefined => (flag === undefined || flag === null ? undefined : flag === 1)
 
@@ -266,8 +238,7 @@ export class JobBook {
 
   private duplicate(job: Job, step: CountedStep): void {
     this.activity.duplicates++
-    const q = job.quality[step]
-    this.update({ ...job, quality: { ...job.quality, [step]: { ...q, duplicates: q.duplicates + 1 } } })
+    this.update(withQuality(job, step, (q) => ({ ...q, duplicates: q.duplicates + 1 })))
   }
 
   private invalid(step: CountedStep, decoded: Extract<Decoded<unknown>, { ok: false }>, now: number): void {
@@ -283,19 +254,13 @@ export class JobBook {
       if (has(flags, usableFlag | invalidFlag)) return
       this.setReview(job, decoded.entityId, flags | invalidFlag)
     }
-    const q = job.quality[step]
-    this.update({
-      ...job,
-      quality: { ...job.quality, [step]: { ...q, invalid: q.invalid + 1, firstInvalid: q.firstInvalid ?? decoded.reason.message } }
-    })
+    this.update(withQuality(job, step, (q) => ({ ...q, invalid: q.invalid + 1, firstInvalid: q.firstInvalid ?? decoded.reason.message })))
   }
 
   /** A usable record arrived for a review that had only an unusable one: it no longer counts as invalid. */
   private forgiveInvalid(job: Job, step: CountedStep): void {
-    const current = this.jobs.get(job.jobId)!
-    const q = current.quality[step]
-    const invalid = q.invalid - 1
-    this.update({ ...current, quality: { ...current.quality, [step]: { ...q, invalid, firstInvalid: invalid === 0 ? undefined : q.firstInvalid } } })
+    this.update(withQuality(this.jobs.get(job.jobId)!, step, (q) =>
+      ({ ...q, invalid: q.invalid - 1, firstInvalid: q.invalid === 1 ? undefined : q.firstInvalid })))
   }
 
   private offerJoin(job: Job, reviewId: string, side: "left" | "right", held: Left | Right, recordTimestamp: number, now: number): void {
@@ -321,27 +286,11 @@ export class JobBook {
     if (before === undefined || isFinished(before)) return
     const [job, decisions] = evaluate(before, now, this.settings.timeoutMs)
     if (job !== before) this.update(job)
-    for (const d of decisions) this.publishDecision(job, d, now)
-    if (isFinished(job)) this.finish(job, now)
-  }
-
-  private publishDecision(job: Job, d: Decision, now: number): void {
-    const s = this.settings
-    switch (d._tag) {
-      case "StepDone":
-        this.out.push(controlRecord(s, job, d.step, "done", now))
-        return
-      case "JobDone":
-        this.out.push(aggregateRecord(s, job, true, now), controlRecord(s, job, "aggregation", "done", now))
-        this.activity.finished.push({ jobId: job.jobId, decision: d })
-        return
-      case "JobFailed":
-        // The failing step's own status goes last: it is the job's final word (see docs/lifecycle.md).
-        this.out.push(aggregateRecord(s, job, true, now))
-        if (d.step !== "aggregation") this.out.push(controlRecord(s, job, "aggregation", "failed", now, `${d.step} ${d.status}: ${d.reason}`))
-        this.out.push(controlRecord(s, job, d.step, d.status, now, d.reason))
-        this.activity.finished.push({ jobId: job.jobId, decision: d })
+    for (const d of decisions) {
+      this.out.push(...decisionRecords(this.settings, job, d, now))
+      if (d._tag !== "StepDone") this.activity.finished.push({ jobId: job.jobId, decision: d })
     }
+    if (isFinished(job)) this.finish(job, now)
   }
 
   /** Releases per-review state: the index freezes to fingerprints, waiting join sides are dead-lettered. */

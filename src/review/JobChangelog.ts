@@ -13,7 +13,8 @@ import * as Changelog from "../kernel/state/Changelog.ts"
 import { FingerprintSet } from "../kernel/state/FingerprintSet.ts"
 import type { SourceRef } from "../kernel/source/DeadLetter.ts"
 import type { Job } from "./Job.ts"
-import type { Activity, Held, JobBook, Left, Right } from "./JobBook.ts"
+import type { Activity } from "./Activity.ts"
+import type { Held, JobBook, Left, Right } from "./JobBook.ts"
 import { decodeSnapshot, encodeSnapshot } from "./JobSnapshot.ts"
 
 const CHUNK = 50_000

@@ -4,6 +4,7 @@
  */
 import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
 import { usable, type Job } from "./Job.ts"
+import type { Decision } from "./JobLifecycle.ts"
 import { joinKey, type JoinedRow } from "./JoinedRow.ts"
 import type { ControlMessage, Status, Step } from "./schema/ControlRecord.ts"
 import { renderAggregate } from "./stats/JobAggregate.ts"
@@ -56,5 +57,21 @@ export const controlRecord = (
     key: job.jobId,
     value: JSON.stringify(message),
     headers: { [PRODUCER_HEADER]: topics.applicationId, traceparent: job.traceparent }
+  }
+}
+
+/** The records a lifecycle decision writes. A failed job's failing step goes last: it is the job's final word. */
+export const decisionRecords = (topics: OutputTopics, job: Job, d: Decision, now: number): ReadonlyArray<OutgoingRecord> => {
+  switch (d._tag) {
+    case "StepDone":
+      return [controlRecord(topics, job, d.step, "done", now)]
+    case "JobDone":
+      return [aggregateRecord(topics, job, true, now), controlRecord(topics, job, "aggregation", "done", now)]
+    case "JobFailed":
+      return [
+        aggregateRecord(topics, job, true, now),
+        ...(d.step === "aggregation" ? [] : [controlRecord(topics, job, "aggregation", "failed", now, `${d.step} ${d.status}: ${d.reason}`)]),
+        controlRecord(topics, job, d.step, d.status, now, d.reason)
+      ]
   }
 }

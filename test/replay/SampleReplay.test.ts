@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { replay, replayLayer, type ReplayInput, type ReplayResult } from "../../src/app/Replay.ts"
+import { random } from "../../src/app/GeneratedReview.ts"
 import { countBy, finalAggregates, json, sortKeys, text } from "../support/Outputs.ts"
 import { loadExpected, loadSampleInput, sampleTimings } from "../support/Samples.ts"
 
@@ -18,19 +19,12 @@ const runReplay = (input: ReplayInput): Promise<ReplayResult> =>
 
 const records = (result: ReplayResult, topic: string) => result.topics.get(topic) ?? []
 
-/** Deterministic Fisher-Yates shuffle (mulberry32), so a failure can be reproduced. */
+/** Deterministic Fisher-Yates shuffle, so a failure can be reproduced from its seed. */
 const shuffled = <A>(items: ReadonlyArray<A>, seed: number): Array<A> => {
-  let s = seed >>> 0
-  const random = () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = random(seed)
   const out = [...items]
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
+    const j = rng.int(i + 1)
     ;[out[i], out[j]] = [out[j]!, out[i]!]
   }
   return out

@@ -4,7 +4,7 @@
  * outputs are written, then its state changes (changelog), then the input offsets are
  * committed (at_least_once); or all three in one Kafka transaction (exactly_once_v2).
  */
-import { Effect, Stream } from "effect"
+import { Duration, Effect, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import {
   KafkaClient,
@@ -31,6 +31,17 @@ export interface ProcessorOptions {
   readonly handleBatch: (batch: RecordBatch) => Effect.Effect<StepOutput>
   readonly tick: Effect.Effect<StepOutput>
 }
+
+/**
+ * Backoff for writes that fail with a retriable error (broker down, leader moving):
+ * exponential from 200 ms, capped at 30 s, for as long as it takes. The batch's state is
+ * already applied in memory, so the same output is written again rather than the batch
+ * being re-handled; a non-retriable error ends the processor (and the service restarts
+ * from the changelog and the last committed offsets).
+ */
+const writeRetry = Schedule.exponential("200 millis").pipe(
+  Schedule.modifyDelay((m) => Effect.succeed(Math.min(Duration.toMillis(m.output), 30_000)))
+)
 
 type Event = { readonly _tag: "Batch"; readonly batch: RecordBatch } | { readonly _tag: "Tick" }
 
@@ -59,10 +70,20 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
           if (offsets.length > 0) yield* subscription.commit(offsets)
         })
 
+    const durableWrite = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>) =>
+      write(output, offsets).pipe(
+        Effect.tapError((e) => Effect.logWarning(`writing outputs failed (${e.operation}): ${e.message}${e.retriable ? "; retrying" : ""}`)),
+        Effect.retry({ schedule: writeRetry, while: (e: KafkaError) => e.retriable })
+      )
+
+    // Each event is handled to completion: shutdown (interruption) waits for the batch
+    // in flight, so its outputs, changelog and offsets are written before the scope closes.
     const handle = (event: Event) =>
-      event._tag === "Batch"
-        ? Effect.flatMap(options.handleBatch(event.batch), (output) => write(output, nextOffsets(event.batch)))
-        : Effect.flatMap(options.tick, (output) => write(output, []))
+      Effect.uninterruptible(
+        event._tag === "Batch"
+          ? Effect.flatMap(options.handleBatch(event.batch), (output) => durableWrite(output, nextOffsets(event.batch)))
+          : Effect.flatMap(options.tick, (output) => durableWrite(output, []))
+      )
 
     const events = Stream.merge(
       Stream.map(subscription.batches, (batch): Event => ({ _tag: "Batch", batch })),

@@ -1,0 +1,79 @@
+/**
+ * The kernel's stream processor: outputs, then offsets; writes that fail with a retriable
+ * error are retried with backoff (never re-handled, never lost); a non-retriable error
+ * ends the processor.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
+import { EmbeddedBroker } from "../../src/kernel/kafka/EmbeddedKafka.ts"
+import { KafkaClient, KafkaError } from "../../src/kernel/kafka/KafkaPort.ts"
+import * as StreamProcessor from "../../src/kernel/runtime/StreamProcessor.ts"
+
+/** The embedded broker whose `produce` to `out` fails the first `failures` times. */
+const flakyKafka = (failures: number, retriable: boolean) =>
+  Layer.effect(KafkaClient, Effect.gen(function*() {
+    const kafka = yield* KafkaClient
+    let left = failures
+    return KafkaClient.of({
+      ...kafka,
+      produce: (records) =>
+        records.some((r) => r.topic === "out") && left-- > 0
+          ? Effect.fail(new KafkaError({ operation: "produce", message: "broker not available", retriable }))
+          : kafka.produce(records)
+    })
+  })).pipe(Layer.provideMerge(EmbeddedKafka.layer()))
+
+let handled = 0
+const processor = StreamProcessor.run({
+  groupId: "g",
+  topics: ["in"],
+  guarantee: "at_least_once",
+  tickIntervalMs: 60_000,
+  handleBatch: (batch) =>
+    Effect.sync(() => {
+      handled += batch.records.length
+      return { records: batch.records.map((r) => ({ topic: "out", key: r.key, value: r.value })), changelog: [] }
+    }),
+  tick: Effect.succeed({ records: [], changelog: [] })
+})
+
+const produceInput = Effect.gen(function*() {
+  const kafka = yield* KafkaClient
+  yield* kafka.produce([{ topic: "in", key: "a", value: "1" }, { topic: "in", key: "b", value: "2" }])
+})
+
+const yieldMany = Effect.gen(function*() {
+  for (let i = 0; i < 200; i++) yield* Effect.yieldNow
+})
+
+describe("StreamProcessor", () => {
+  it.effect("retries a retriable write with backoff and writes each output once", () =>
+    Effect.gen(function*() {
+      handled = 0
+      const broker = yield* EmbeddedBroker
+      yield* produceInput
+      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
+      yield* yieldMany
+      expect(broker.records("out")).toHaveLength(0)
+      expect(broker.committed("g")).toEqual([])
+      // 200 ms + 400 ms + 800 ms of backoff for three failures.
+      yield* TestClock.adjust(1_500)
+      yield* yieldMany
+      expect(broker.records("out").map((r) => new TextDecoder().decode(r.value!))).toEqual(["1", "2"])
+      expect(broker.committed("g")).toEqual([{ topic: "in", partition: 0, offset: 2 }])
+      expect(handled, "the batch is handled once, only its write is retried").toBe(2)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(flakyKafka(3, true))))
+
+  it.effect("stops on a non-retriable write error without committing", () =>
+    Effect.gen(function*() {
+      const broker = yield* EmbeddedBroker
+      yield* produceInput
+      const exit = yield* Effect.exit(Effect.scoped(processor))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(String(exit)).toMatch(/broker not available/)
+      expect(broker.committed("g")).toEqual([])
+    }).pipe(Effect.provide(flakyKafka(1, false))))
+})

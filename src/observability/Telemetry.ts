@@ -6,11 +6,13 @@
  * spans of JobTracer go to the same tracer provider.
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
+import * as Resource from "@effect/opentelemetry/Resource"
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { trace } from "@opentelemetry/api"
 import { Config, Context, Effect, Layer, Option } from "effect"
 import { disabledStageTracer, makeStageTracer, type StageTracer } from "./StageTracing.ts"
 
@@ -26,12 +28,19 @@ export class JobTracer extends Context.Service<JobTracer, StageTracer>()("review
   static readonly disabled = Layer.succeed(JobTracer, disabledStageTracer)
 }
 
-const sdk = (serviceName: string) =>
-  NodeSdk.layer(() => ({
-    resource: { serviceName },
-    spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter()),
-    metricReader: new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() })
+/**
+ * The OpenTelemetry SDK: one tracer provider for Effect's spans and the job spans, and a
+ * metric reader exporting Effect's metrics. Shut down (and flushed) with the layer.
+ */
+const sdk = (serviceName: string) => {
+  const resource = Resource.layerFromEnv(Resource.configToAttributes({ serviceName }))
+  const tracing = OtelTracer.layer.pipe(Layer.provide(NodeSdk.layerTracerProvider(new BatchSpanProcessor(new OTLPTraceExporter()))))
+  const jobTracer = Layer.effect(JobTracer, Effect.gen(function*() {
+    return makeStageTracer(yield* OtelTracer.OtelTracer, "job")
   }))
+  const metrics = OtelMetrics.layer(() => new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }))
+  return Layer.mergeAll(jobTracer.pipe(Layer.provideMerge(tracing)), metrics).pipe(Layer.provideMerge(resource))
+}
 
 /** The SDK (when configured) and the JobTracer on top of it. */
 export const layer = Layer.unwrap(Effect.gen(function*() {
@@ -41,6 +50,5 @@ export const layer = Layer.unwrap(Effect.gen(function*() {
     yield* Effect.logInfo("tracing off: no OTEL_EXPORTER_OTLP_ENDPOINT")
     return JobTracer.disabled
   }
-  const jobTracer = Layer.effect(JobTracer, Effect.sync(() => makeStageTracer(trace.getTracer(settings.serviceName), "job")))
-  return Layer.merge(jobTracer, sdk(settings.serviceName))
+  return sdk(settings.serviceName)
 }))

@@ -8,7 +8,7 @@ type Step =
   | { readonly kind: "advance"; readonly ms: number }
   | { readonly kind: "release"; readonly group: number }
 
-const steps = fc.array(
+const steps: fc.Arbitrary<ReadonlyArray<Step>> = fc.array(
   fc.oneof(
     { weight: 5, arbitrary: fc.record({ kind: fc.constant("offer" as const), key: fc.integer({ min: 0, max: 15 }), side: fc.constantFrom("left" as const, "right" as const), skew: fc.integer({ min: -3_000, max: 3_000 }) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2_500 }) }) },

@@ -25,5 +25,12 @@ export const runPipeline = Effect.gen(function*() {
   })
 })
 
-/** Forks the pipeline for the lifetime of the layer; a failure ends the program. */
+/** Forks the pipeline for the lifetime of the layer (replay, demo, tests read its outputs meanwhile). */
 export const layer = Layer.effectDiscard(Effect.forkScoped(runPipeline)).pipe(Layer.provideMerge(ReviewAggregator.layer))
+
+/**
+ * The pipeline as the service's foreground work: building this layer runs it until
+ * interrupted (SIGTERM) or until it fails, so a fatal Kafka error ends the process with a
+ * failure instead of leaving a live process that no longer consumes.
+ */
+export const foreground = Layer.effectDiscard(runPipeline).pipe(Layer.provideMerge(ReviewAggregator.layer))

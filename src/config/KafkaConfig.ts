@@ -1,0 +1,148 @@
+/**
+ * How the service reaches Kafka: brokers, TLS and SASL, client tuning, and what
+ * start-up may create. Read from the environment once; a bad value stops start-up
+ * with a ConfigError naming the variable (docs/kafka.md lists them all).
+ */
+import { readFile } from "node:fs/promises"
+import { hostname } from "node:os"
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import {
+  Compressions,
+  type Compression,
+  type KafkaJsOptions,
+  KafkaJsSettings,
+  KafkaLogLevels,
+  type KafkaLogLevel,
+  SaslMechanisms,
+  type SaslOptions,
+  type TlsOptions
+} from "../kernel/kafka/KafkaJs.ts"
+
+export interface KafkaSettings extends KafkaJsOptions {
+  readonly autoCreateTopics: boolean
+  /** Partitions of topics created at start-up; unset means "as many as the input topics". */
+  readonly topicPartitions: number | undefined
+  /** -1 means the broker's `default.replication.factor`. */
+  readonly topicReplicationFactor: number
+}
+
+const BrokerList = Schema.String.check(
+  Schema.isPattern(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, {
+    message: "expected a comma-separated list of host:port"
+  })
+)
+
+const millis = (name: string, fallback: number) =>
+  Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), name).pipe(Config.withDefault(fallback))
+
+const optionalString = (name: string) =>
+  Config.option(Config.NonEmptyString(name)).pipe(Config.map(Option.getOrUndefined))
+
+/** A PEM file named by `name`, read at start-up; an unreadable file is a ConfigError naming `name`. */
+const pemFile = (name: string) =>
+  optionalString(name).pipe(
+    Config.mapEffect((path) =>
+      path === undefined
+        ? Effect.succeed(undefined)
+        : Effect.tryPromise({
+          try: () => readFile(path, "utf8"),
+          catch: (cause) =>
+            new Config.ConfigError(
+              new ConfigProvider.SourceError({ message: `${name}: cannot read '${path}': ${String(cause)}`, cause })
+            )
+        })
+    )
+  )
+
+const tls = Config.all({
+  enabled: Config.Boolean("KAFKA_SSL").pipe(Config.withDefault(false)),
+  ca: pemFile("KAFKA_SSL_CA_FILE"),
+  cert: pemFile("KAFKA_SSL_CERT_FILE"),
+  key: pemFile("KAFKA_SSL_KEY_FILE"),
+  keyPassword: Config.option(Config.Redacted("KAFKA_SSL_KEY_PASSWORD")).pipe(Config.map(Option.getOrUndefined)),
+  rejectUnauthorized: Config.Boolean("KAFKA_SSL_REJECT_UNAUTHORIZED").pipe(Config.withDefault(true))
+}).pipe(
+  Config.map(({ enabled, ...rest }): TlsOptions | undefined =>
+    // Any certificate setting implies TLS: a CA file without KAFKA_SSL=true is surely meant to be used.
+    enabled || rest.ca !== undefined || rest.cert !== undefined
+      ? { ...rest, key: rest.key === undefined ? undefined : Redacted.make(rest.key) }
+      : undefined
+  )
+)
+
+const sasl = Config.option(Config.Literals(SaslMechanisms, "KAFKA_SASL_MECHANISM")).pipe(
+  Config.flatMap((mechanism) =>
+    Option.match(mechanism, {
+      onNone: () => Config.succeed<SaslOptions | undefined>(undefined),
+      // Username and password are only required once a mechanism is chosen.
+      onSome: (mechanism) =>
+        Config.all({
+          username: Config.NonEmptyString("KAFKA_SASL_USERNAME"),
+          password: Config.Redacted("KAFKA_SASL_PASSWORD")
+        }).pipe(Config.map((credentials): SaslOptions | undefined => ({ mechanism, ...credentials })))
+    })
+  )
+)
+
+export const KafkaSettings = Config.all({
+  brokers: Config.schema(BrokerList, "BOOTSTRAP_SERVERS").pipe(
+    Config.withDefault("localhost:9092"),
+    Config.map((list) => list.split(",").map((b) => b.trim()))
+  ),
+  applicationId: Config.NonEmptyString("APPLICATION_ID").pipe(Config.withDefault("review-aggregator-enhanced-v1")),
+  clientId: optionalString("KAFKA_CLIENT_ID"),
+  tls,
+  sasl,
+  connectionTimeoutMs: millis("KAFKA_CONNECTION_TIMEOUT_MS", 3_000),
+  requestTimeoutMs: millis("KAFKA_REQUEST_TIMEOUT_MS", 30_000),
+  sessionTimeoutMs: millis("KAFKA_SESSION_TIMEOUT_MS", 30_000),
+  rebalanceTimeoutMs: millis("KAFKA_REBALANCE_TIMEOUT_MS", 60_000),
+  heartbeatIntervalMs: millis("KAFKA_HEARTBEAT_INTERVAL_MS", 3_000),
+  compression: Config.Literals(Compressions, "KAFKA_COMPRESSION").pipe(Config.withDefault<Compression>("none")),
+  logLevel: Config.Literals(KafkaLogLevels, "KAFKA_LOG_LEVEL").pipe(Config.withDefault<KafkaLogLevel>("info")),
+  transactionalId: optionalString("KAFKA_TRANSACTIONAL_ID"),
+  shutdownTimeoutMs: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
+  autoCreateTopics: Config.Boolean("AUTO_CREATE_TOPICS").pipe(Config.withDefault(false)),
+  topicPartitions: Config.option(Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), "TOPIC_PARTITIONS")).pipe(
+    Config.map(Option.getOrUndefined)
+  ),
+  topicReplicationFactor: Config.schema(
+    Schema.Int.check(Schema.makeFilter((n: number) => n === -1 || n > 0 || "expected -1 (broker default) or a positive integer")),
+    "TOPIC_REPLICATION_FACTOR"
+  ).pipe(Config.withDefault(-1))
+}).pipe(
+  Config.mapEffect(({ applicationId, clientId, transactionalId, ...settings }) => {
+    const problem = settings.heartbeatIntervalMs >= settings.sessionTimeoutMs
+      ? `KAFKA_HEARTBEAT_INTERVAL_MS (${settings.heartbeatIntervalMs}) must be below KAFKA_SESSION_TIMEOUT_MS (${settings.sessionTimeoutMs})`
+      : (settings.tls?.cert === undefined) !== (settings.tls?.key === undefined)
+      ? "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE must be set together (mutual TLS needs both)"
+      : undefined
+    return problem !== undefined
+      ? Effect.fail(new Config.ConfigError(new ConfigProvider.SourceError({ message: problem })))
+      : Effect.succeed<KafkaSettings>({
+        ...settings,
+        clientId: clientId ?? applicationId,
+        // One transactional id per replica, stable across its restarts (a StatefulSet's pod
+        // name is), so a restarted replica fences its zombie predecessor.
+        transactionalId: transactionalId ?? `${applicationId}-${hostname()}`
+      })
+  })
+)
+
+/** The settings, also handed to the kafkajs adapter as its KafkaJsSettings. */
+const provide = (settings: KafkaSettings) => Context.make(KafkaConfig, settings).pipe(Context.add(KafkaJsSettings, settings))
+
+export class KafkaConfig extends Context.Service<KafkaConfig, KafkaSettings>()("review-aggregator/KafkaConfig") {
+  static readonly layer: Layer.Layer<KafkaConfig | KafkaJsSettings, Config.ConfigError> = Layer.effectContext(
+    Effect.gen(function*() {
+      return provide(yield* KafkaSettings)
+    })
+  )
+
+  /** Fixed settings for tests; unspecified fields come from the environment or defaults. */
+  static readonly layerWith = (overrides: Partial<KafkaSettings>): Layer.Layer<KafkaConfig | KafkaJsSettings, Config.ConfigError> =>
+    Layer.effectContext(Effect.gen(function*() {
+      const defaults = yield* KafkaSettings
+      return provide({ ...defaults, ...overrides })
+    }))
+}

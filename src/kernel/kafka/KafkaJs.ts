@@ -1,0 +1,174 @@
+/**
+ * The Kafka port on a real cluster, through kafkajs: consumer groups (KafkaJsConsumer),
+ * producers and transactions (KafkaJsProducer), and the admin calls start-up needs.
+ * The adapter declares the options it needs (KafkaJsSettings); the application's
+ * configuration provides them. kafkajs logs go to Effect's logger.
+ */
+import { Context, Effect, Layer, Redacted, Semaphore } from "effect"
+import { type Admin, Kafka, type KafkaConfig as KafkaJsConfig, type SASLOptions } from "kafkajs"
+import { CommittedOffsets, readAll, subscribe } from "./KafkaJsConsumer.ts"
+import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
+import { effectLogCreator, kafkaJsLevel } from "./KafkaJsLogger.ts"
+import { makeProducer, makeTransactions } from "./KafkaJsProducer.ts"
+import { KafkaClient, type KafkaError, type TopicSpec } from "./KafkaPort.ts"
+
+export const SaslMechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const
+export type SaslMechanism = (typeof SaslMechanisms)[number]
+
+/** kafkajs ships gzip only; snappy/lz4/zstd would need extra codec packages. */
+export const Compressions = ["none", "gzip"] as const
+export type Compression = (typeof Compressions)[number]
+
+export const KafkaLogLevels = ["nothing", "error", "warn", "info", "debug"] as const
+export type KafkaLogLevel = (typeof KafkaLogLevels)[number]
+
+export interface TlsOptions {
+  /** PEM contents (not paths): the cluster CA, and the client certificate for mTLS. */
+  readonly ca: string | undefined
+  readonly cert: string | undefined
+  readonly key: Redacted.Redacted<string> | undefined
+  readonly keyPassword: Redacted.Redacted<string> | undefined
+  readonly rejectUnauthorized: boolean
+}
+
+export interface SaslOptions {
+  readonly mechanism: SaslMechanism
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+}
+
+export interface KafkaJsOptions {
+  readonly brokers: ReadonlyArray<string>
+  readonly clientId: string
+  readonly tls: TlsOptions | undefined
+  readonly sasl: SaslOptions | undefined
+  readonly connectionTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly sessionTimeoutMs: number
+  readonly rebalanceTimeoutMs: number
+  readonly heartbeatIntervalMs: number
+  readonly compression: Compression
+  readonly logLevel: KafkaLogLevel
+  /** Identity of the transactional producer (exactly_once_v2); stable per replica. */
+  readonly transactionalId: string
+  /** Upper bound for each shutdown step (finishing the in-flight batch, disconnecting). */
+  readonly shutdownTimeoutMs: number
+}
+
+/** The adapter's options, provided by the application's configuration. */
+export class KafkaJsSettings extends Context.Service<KafkaJsSettings, KafkaJsOptions>()("review-aggregator/KafkaJsSettings") {}
+
+const saslOf = (settings: KafkaJsOptions): SASLOptions | undefined => {
+  const sasl = settings.sasl
+  if (sasl === undefined) return undefined
+  const credentials = { username: sasl.username, password: Redacted.value(sasl.password) }
+  switch (sasl.mechanism) {
+    case "plain":
+      return { mechanism: "plain", ...credentials }
+    case "scram-sha-256":
+      return { mechanism: "scram-sha-256", ...credentials }
+    case "scram-sha-512":
+      return { mechanism: "scram-sha-512", ...credentials }
+  }
+}
+
+/** kafkajs client options from the settings (secrets are unwrapped only here). */
+export const kafkaJsConfig = (settings: KafkaJsOptions): KafkaJsConfig => {
+  const config: KafkaJsConfig = {
+    clientId: settings.clientId,
+    brokers: [...settings.brokers],
+    connectionTimeout: settings.connectionTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
+    logLevel: kafkaJsLevel(settings.logLevel),
+    // kafkajs's own retries cover blips; longer outages are retried by retryRetriable.
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }
+  }
+  const tls = settings.tls
+  if (tls !== undefined) {
+    config.ssl = {
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca !== undefined ? { ca: [tls.ca] } : {}),
+      ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+      ...(tls.key !== undefined ? { key: Redacted.value(tls.key) } : {}),
+      ...(tls.keyPassword !== undefined ? { passphrase: Redacted.value(tls.keyPassword) } : {})
+    }
+  }
+  const sasl = saslOf(settings)
+  if (sasl !== undefined) config.sasl = sasl
+  return config
+}
+
+const connectedAdmin = (kafka: Kafka, settings: KafkaJsOptions) =>
+  Effect.acquireRelease(
+    Effect.sync(() => kafka.admin()).pipe(
+      Effect.tap((admin) => retryRetriable(attempt("admin.connect", () => admin.connect())))
+    ),
+    (admin) =>
+      attempt("admin.disconnect", () => admin.disconnect()).pipe(
+        Effect.timeout(settings.shutdownTimeoutMs),
+        Effect.catchCause((cause) => Effect.logWarning("admin client did not disconnect cleanly", cause))
+      ),
+    // Waiting for an unreachable broker must not block a shutdown signal.
+    { interruptible: true }
+  )
+
+export const make = Effect.gen(function*() {
+  const settings = yield* KafkaJsSettings
+  const context = yield* Effect.context<never>()
+  const kafka = new Kafka({ ...kafkaJsConfig(settings), logCreator: effectLogCreator(context) })
+  const admin = yield* connectedAdmin(kafka, settings)
+  const produce = yield* makeProducer(kafka, settings)
+  const offsets = new CommittedOffsets()
+  const transaction = yield* makeTransactions(kafka, settings, (groupId, o) => offsets.committed(groupId, o))
+
+  // kafkajs's admin shares one metadata cache between calls; concurrent calls can see each
+  // other's half-refreshed metadata (fetchTopicOffsets then fails with a TypeError).
+  const adminLock = yield* Semaphore.make(1)
+  const adminCall = <A>(operation: string, call: (admin: Admin) => Promise<A>) =>
+    adminLock.withPermit(retryRetriable(attempt(operation, () => call(admin))))
+
+  /**
+   * Topic existence is checked with a full listing: a metadata request naming an unknown
+   * topic would create it on brokers with `auto.create.topics.enable`.
+   */
+  const topicExists = (topic: string) => Effect.map(adminCall("listTopics", (a) => a.listTopics()), (topics) => topics.includes(topic))
+
+  const partitionCount = Effect.fn("KafkaJs.partitionCount")(function*(topic: string) {
+    if (!(yield* topicExists(topic))) return undefined
+    const metadata = yield* adminCall("fetchTopicMetadata", (a) => a.fetchTopicMetadata({ topics: [topic] }))
+    return metadata.topics.find((t) => t.name === topic)?.partitions.length
+  })
+
+  return KafkaClient.of({
+    subscribe: (options) => subscribe(kafka, settings, offsets, options).pipe(Effect.withSpan("KafkaJs.subscribe")),
+    produce,
+    transaction,
+    readAll: Effect.fn("KafkaJs.readAll")(function*(topic: string) {
+      if (!(yield* topicExists(topic))) return []
+      const ends = yield* adminCall("fetchTopicOffsets", (a) => a.fetchTopicOffsets(topic))
+      const watermarks = new Map(
+        ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, Number(p.high)] as const)
+      )
+      return yield* readAll(kafka, settings, topic, watermarks)
+    }),
+    createTopics: Effect.fn("KafkaJs.createTopics")(function*(specs: ReadonlyArray<TopicSpec>) {
+      const existing = new Set(yield* adminCall("listTopics", (a) => a.listTopics()))
+      const missing = specs.filter((s) => !existing.has(s.topic))
+      if (missing.length === 0) return
+      yield* adminCall("createTopics", (a) =>
+        a.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({
+            topic: s.topic,
+            numPartitions: s.partitions,
+            replicationFactor: s.replicationFactor,
+            configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value }))
+          }))
+        }))
+    }),
+    partitionCount
+  })
+})
+
+/** The kafkajs-backed KafkaClient; connecting waits (with logged retries) for the brokers. */
+export const layer: Layer.Layer<KafkaClient, KafkaError, KafkaJsSettings> = Layer.effect(KafkaClient, make)

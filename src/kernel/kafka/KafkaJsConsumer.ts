@@ -1,0 +1,310 @@
+/**
+ * Consumer-group subscriptions and full-topic reads on kafkajs. A batch is handed to
+ * the stream from `eachBatch`, which then waits (heartbeating) until the pipeline has
+ * committed it: kafkajs fetches no further batch meanwhile, so a slow pipeline slows
+ * consumption instead of piling batches up, and nothing is committed that was not handled.
+ */
+import { Cause, Effect, Queue, Stream } from "effect"
+import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
+import type { KafkaJsOptions } from "./KafkaJs.ts"
+import { attempt, retryRetriable, rootCause, toKafkaError } from "./KafkaJsErrors.ts"
+import {
+  type ConsumedRecord,
+  KafkaError,
+  type RecordBatch,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicPartitionOffset
+} from "./KafkaPort.ts"
+
+const utf8 = new TextDecoder()
+
+const bytes = (buffer: Buffer | null): Uint8Array | null =>
+  buffer === null ? null : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+
+/** Kafka allows a header name twice; like Java's `lastHeader`, the last value wins. */
+const headerText = (headers: IHeaders | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const last = Array.isArray(value) ? value[value.length - 1] : value
+    if (last !== undefined) out[name] = typeof last === "string" ? last : utf8.decode(last)
+  }
+  return out
+}
+
+export const toConsumedRecord = (topic: string, partition: number, m: KafkaMessage): ConsumedRecord => ({
+  topic,
+  partition,
+  offset: Number(m.offset),
+  timestamp: Number(m.timestamp),
+  key: bytes(m.key ?? null),
+  value: bytes(m.value),
+  headers: headerText(m.headers)
+})
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+/**
+ * Offsets committed per consumer group through this client, by `Subscription.commit` or
+ * inside a transaction (`sendOffsets`); subscriptions listen to release their batches.
+ */
+export class CommittedOffsets {
+  private readonly listeners = new Map<string, Set<(offsets: ReadonlyArray<TopicPartitionOffset>) => void>>()
+
+  listen(groupId: string, listener: (offsets: ReadonlyArray<TopicPartitionOffset>) => void): () => void {
+    let set = this.listeners.get(groupId)
+    if (set === undefined) this.listeners.set(groupId, set = new Set())
+    set.add(listener)
+    return () => void set.delete(listener)
+  }
+
+  committed(groupId: string, offsets: ReadonlyArray<TopicPartitionOffset>): void {
+    for (const listener of this.listeners.get(groupId) ?? []) listener(offsets)
+  }
+}
+
+/**
+ * How a handed-out batch ends: committed; given back for a rejoin of the group (kafkajs
+ * fetches it again from the committed offset); or abandoned because nobody reads any more.
+ */
+type Outcome = "handled" | "released" | "abandoned"
+
+/** A batch handed to the pipeline and not yet committed; `eachBatch` waits on it. */
+interface InFlight {
+  readonly nextOffset: number
+  readonly settled: Promise<Outcome>
+  readonly settle: (outcome: Outcome) => void
+}
+
+const inFlight = (nextOffset: number): InFlight => {
+  let settle!: (outcome: Outcome) => void
+  const settled = new Promise<Outcome>((resolve) => (settle = resolve))
+  return { nextOffset, settled, settle }
+}
+
+const delay = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))
+
+/** Commit failures that mean "the group is rebalancing": kafkajs rejoins, then a retry succeeds. */
+const rebalanceTypes = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GROUP", "ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID"])
+const isRebalance = (error: unknown): boolean => {
+  const root = rootCause(error) as { type?: unknown; message?: unknown } | undefined
+  return (typeof root?.type === "string" && rebalanceTypes.has(root.type)) ||
+    // kafkajs between a crash and its automatic restart.
+    (typeof root?.message === "string" && root.message.includes("Consumer group was not initialized"))
+}
+
+export const consumerConfig = (settings: KafkaJsOptions, groupId: string) => ({
+  groupId,
+  sessionTimeout: settings.sessionTimeoutMs,
+  rebalanceTimeout: settings.rebalanceTimeoutMs,
+  heartbeatInterval: settings.heartbeatIntervalMs,
+  // Short fetch waits keep shutdown and idle latency low (Java's fetch.max.wait.ms default).
+  maxWaitTimeInMs: 500,
+  allowAutoTopicCreation: false,
+  readUncommitted: false
+})
+
+/**
+ * Connects and starts a consumer, retrying while the broker is unavailable. The
+ * disconnect is registered first, so it also runs when a shutdown interrupts the waiting.
+ */
+const runConsumer = (
+  consumer: Consumer,
+  options: { readonly topics: ReadonlyArray<string>; readonly eachBatch: (payload: EachBatchPayload) => Promise<void> },
+  shutdownTimeoutMs: number
+) =>
+  Effect.gen(function*() {
+    yield* Effect.addFinalizer(() =>
+      attempt("consumer.disconnect", () => consumer.disconnect()).pipe(
+        Effect.timeout(shutdownTimeoutMs),
+        Effect.catchCause((cause) => Effect.logWarning("consumer did not disconnect cleanly", cause))
+      )
+    )
+    yield* retryRetriable(
+      attempt("consumer.connect", async () => {
+        try {
+          await consumer.connect()
+          await consumer.subscribe({ topics: [...options.topics], fromBeginning: true })
+          await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: options.eachBatch })
+        } catch (error) {
+          await consumer.disconnect().catch(() => {})
+          throw error
+        }
+      })
+    )
+  })
+
+export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: CommittedOffsets, options: SubscribeOptions) =>
+  Effect.gen(function*() {
+    const queue = yield* Queue.unbounded<RecordBatch, KafkaError | Cause.Done>()
+    const pending = new Map<string, InFlight>()
+    const commits = new Set<Promise<unknown>>()
+    /** No further batch is handed out (shutdown, or nobody reads the stream any more). */
+    let closing = false
+    let shuttingDown = false
+    /** Set while a commit failed for a rebalance: kafkajs must rejoin before the retry can succeed. */
+    let rejoinWith: unknown
+
+    const acknowledge = (committed: ReadonlyArray<TopicPartitionOffset>) => {
+      for (const o of committed) {
+        const batch = pending.get(tpKey(o.topic, o.partition))
+        if (batch !== undefined && o.offset >= batch.nextOffset) batch.settle("handled")
+      }
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => offsets.listen(options.groupId, acknowledge)),
+      (unlisten) => Effect.sync(unlisten)
+    )
+
+    const consumer = kafka.consumer(consumerConfig(settings, options.groupId))
+    let crashed = false
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts itself after retriable crashes; only a final one ends the stream.
+      if (payload.restart) return
+      crashed = true
+      Queue.failCauseUnsafe(queue, Cause.fail(toKafkaError("consume")(payload.error)))
+    })
+    // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
+    consumer.on(consumer.events.GROUP_JOIN, () => void (rejoinWith = undefined))
+
+    const eachBatch = async ({ batch, resolveOffset, heartbeat, pause }: EachBatchPayload): Promise<void> => {
+      if (closing) {
+        // Nobody takes batches any more: stop fetching this partition instead of looping on it.
+        pause()
+        return
+      }
+      const last = batch.messages[batch.messages.length - 1]
+      if (last === undefined) return
+      // Hand out nothing more until the group is rejoined; throwing makes kafkajs rejoin now.
+      if (rejoinWith !== undefined) throw rootCause(rejoinWith)
+      const key = tpKey(batch.topic, batch.partition)
+      const handed = inFlight(Number(last.offset) + 1)
+      pending.set(key, handed)
+      Queue.offerUnsafe(queue, toRecordBatch(batch))
+      let rebalancing: unknown
+      let outcome: Outcome | undefined
+      try {
+        while ((outcome = await Promise.race([handed.settled, delay(settings.heartbeatIntervalMs)])) === undefined) {
+          // A long batch must not cost the group membership; a rebalance is acted on once the batch is settled.
+          await heartbeat().catch((error: unknown) => {
+            if (isRebalance(error)) rebalancing ??= error
+          })
+        }
+      } finally {
+        pending.delete(key)
+      }
+      if (outcome === "handled") resolveOffset(last.offset)
+      if (outcome === "abandoned") pause()
+      const rejoin = rebalancing ?? rejoinWith
+      // The protocol error itself (not kafkajs's wrapper): its type is what makes kafkajs rejoin.
+      if (rejoin !== undefined) throw rootCause(rejoin)
+    }
+
+    yield* runConsumer(consumer, { topics: options.topics, eachBatch }, settings.shutdownTimeoutMs)
+
+    // Registered after the consumer, so it runs before the disconnect: let the pipeline
+    // finish and commit the batch it holds, then leave the group.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        shuttingDown = true
+        closing = true
+        yield* Queue.end(queue)
+        const settledAll = Promise.all([...pending.values()].map((b) => b.settled))
+        yield* Effect.promise(() => settledAll.then(() => Promise.all(commits))).pipe(
+          Effect.timeout(settings.shutdownTimeoutMs),
+          Effect.catchCause(() => Effect.logWarning("in-flight batch not committed before shutdown; it will be consumed again"))
+        )
+        for (const batch of pending.values()) batch.settle("abandoned")
+      })
+    )
+
+    const commitOnce = (committed: ReadonlyArray<TopicPartitionOffset>) =>
+      Effect.tryPromise({
+        try: () => {
+          const request = consumer.commitOffsets(committed.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })))
+          commits.add(request)
+          return request.finally(() => commits.delete(request))
+        },
+        catch: (error) => {
+          const mapped = toKafkaError("commit")(error)
+          if (!isRebalance(error) || crashed || shuttingDown) return mapped
+          // The group is rebalancing: free eachBatch so kafkajs can rejoin; the retry then
+          // commits in the new generation. Batches not covered by this commit are given back.
+          rejoinWith = error
+          for (const [key, batch] of pending) {
+            const covered = committed.some((o) => tpKey(o.topic, o.partition) === key && o.offset >= batch.nextOffset)
+            batch.settle(covered ? "handled" : "released")
+          }
+          return new KafkaError({ operation: mapped.operation, message: mapped.message, retriable: true, cause: error })
+        }
+      }).pipe(Effect.tap(() => Effect.sync(() => (rejoinWith = undefined))))
+
+    const subscription: Subscription = {
+      batches: Stream.fromQueue(queue).pipe(
+        // The stream's reader stopped (done, interrupted, failed) while the subscription is
+        // open: nothing will commit what it held. On our own shutdown the finalizer waits instead.
+        Stream.onExit(() =>
+          Effect.sync(() => {
+            if (shuttingDown) return
+            closing = true
+            for (const batch of pending.values()) batch.settle("abandoned")
+          })
+        )
+      ),
+      commit: Effect.fn("KafkaJs.commit")(function*(committed: ReadonlyArray<TopicPartitionOffset>) {
+        if (committed.length === 0) return
+        yield* retryRetriable(commitOnce(committed))
+        acknowledge(committed)
+      })
+    }
+    return subscription
+  })
+
+const toRecordBatch = (batch: Batch): RecordBatch => ({
+  topic: batch.topic,
+  partition: batch.partition,
+  records: batch.messages.map((m) => toConsumedRecord(batch.topic, batch.partition, m))
+})
+
+/**
+ * Every record of `topic` below the high watermarks read at call time, via a throwaway
+ * consumer group (kafkajs has no group-less assignment). Ends once each partition's
+ * position reaches its watermark; transaction markers count as consumed. The record
+ * just below a watermark always exists: it sits in the active segment, which compaction
+ * never touches.
+ */
+export const readAll = (kafka: Kafka, settings: KafkaJsOptions, topic: string, watermarks: ReadonlyMap<number, number>) =>
+  Effect.scoped(Effect.gen(function*() {
+    // Keyed by position: a redelivery after a rebalance must not duplicate records.
+    const records = new Map<string, ConsumedRecord>()
+    if (watermarks.size === 0) return []
+    const remaining = new Set(watermarks.keys())
+    let finished!: () => void
+    let failed!: (error: KafkaError) => void
+    const done = new Promise<void>((resolve, reject) => {
+      finished = resolve
+      failed = reject
+    })
+    // A crash may reject before the await below is reached; that must not count as unhandled.
+    done.catch(() => {})
+    const groupId = `${settings.clientId}-restore-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+    const consumer = kafka.consumer(consumerConfig(settings, groupId))
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const high = watermarks.get(payload.partition)
+      if (high !== undefined && Number(payload.lastOffset) + 1 >= high) remaining.delete(payload.partition)
+      if (remaining.size === 0) finished()
+    })
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) failed(toKafkaError("readAll")(payload.error))
+    })
+    const eachBatch = async ({ batch, resolveOffset }: EachBatchPayload): Promise<void> => {
+      const high = watermarks.get(batch.partition) ?? 0
+      for (const m of batch.messages) {
+        if (Number(m.offset) < high) records.set(`${batch.partition}:${m.offset}`, toConsumedRecord(topic, batch.partition, m))
+      }
+      resolveOffset(batch.lastOffset())
+    }
+    yield* runConsumer(consumer, { topics: [topic], eachBatch }, settings.shutdownTimeoutMs)
+    yield* Effect.tryPromise({ try: () => done, catch: toKafkaError("readAll") })
+    return [...records.values()].sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+  }))

@@ -1,0 +1,277 @@
+/**
+ * What every KafkaClient adapter must do, as one suite run against each of them (the
+ * embedded broker, kafkajs on the mock cluster, kafkajs on a real cluster). Consumers
+ * here commit every batch they take, as the stream processor does: the kafkajs adapter
+ * hands out the next batch only once the previous one is committed.
+ */
+import { expect, type Vitest } from "@effect/vitest"
+import { Effect, Exit, Scope, Stream } from "effect"
+import {
+  KafkaClient,
+  type ConsumedRecord,
+  type OutgoingRecord,
+  type RecordBatch,
+  type Subscription,
+  type TopicPartitionOffset
+} from "../../src/kernel/kafka/KafkaPort.ts"
+import { partitionForKey } from "../../src/kernel/kafka/Murmur2.ts"
+
+export interface ContractTopic {
+  readonly name: string
+  readonly partitions: number
+}
+
+/** Topics the suite needs, pre-created by the target (the mock cannot create topics). */
+export const contractTopics = (prefix: string) => ({
+  records: { name: `${prefix}records`, partitions: 1 },
+  ordered: { name: `${prefix}ordered`, partitions: 3 },
+  batchesA: { name: `${prefix}batches-a`, partitions: 2 },
+  batchesB: { name: `${prefix}batches-b`, partitions: 2 },
+  resume: { name: `${prefix}resume`, partitions: 2 },
+  leave: { name: `${prefix}leave`, partitions: 2 },
+  readAll: { name: `${prefix}read-all`, partitions: 3 },
+  empty: { name: `${prefix}empty`, partitions: 2 },
+  txIn: { name: `${prefix}tx-in`, partitions: 1 },
+  txOut: { name: `${prefix}tx-out`, partitions: 1 }
+}) satisfies Record<string, ContractTopic>
+
+export type ContractTopics = ReturnType<typeof contractTopics>
+
+export interface ContractTarget {
+  readonly topics: ContractTopics
+  /** Prefix for names the suite makes up (groups, topics that must not exist yet). */
+  readonly prefix: string
+  /** Why a capability is missing (the test is skipped and says so), or undefined. */
+  readonly missing: { readonly createTopics?: string | undefined; readonly transactions?: string | undefined }
+  /** Longest wait for records (group joins take seconds on real brokers). */
+  readonly waitMs: number
+}
+
+const utf8 = new TextDecoder()
+const text = (b: Uint8Array | null) => (b === null ? null : utf8.decode(b))
+const bytes = (b: Uint8Array | null) => (b === null ? null : Array.from(b))
+
+const nextOffsets = (batch: RecordBatch): ReadonlyArray<TopicPartitionOffset> => {
+  const last = batch.records[batch.records.length - 1]
+  return last === undefined ? [] : [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]
+}
+
+/** Takes batches, committing each, until `count` records arrived; fails saying how many came. */
+const consume = (subscription: Subscription, count: number, waitMs: number, what: string) =>
+  Effect.suspend(() => {
+    let seen = 0
+    return subscription.batches.pipe(
+      Stream.tap((batch) => subscription.commit(nextOffsets(batch))),
+      Stream.takeUntil((batch) => (seen += batch.records.length) >= count),
+      Stream.runCollect,
+      Effect.timeoutOrElse({
+        duration: waitMs,
+        orElse: () => Effect.fail(new Error(`${what}: received ${seen} of ${count} records within ${waitMs} ms`))
+      })
+    )
+  })
+
+const recordsOf = (batches: ReadonlyArray<RecordBatch>): ReadonlyArray<ConsumedRecord> => batches.flatMap((b) => b.records)
+
+const subscribeAndConsume = (groupId: string, topics: ReadonlyArray<ContractTopic>, count: number, waitMs: number) =>
+  Effect.gen(function*() {
+    const kafka = yield* KafkaClient
+    const subscription = yield* kafka.subscribe({ groupId, topics: topics.map((t) => t.name), fromBeginning: true })
+    return yield* consume(subscription, count, waitMs, `group ${groupId}`)
+  }).pipe(Effect.scoped)
+
+const produce = (records: ReadonlyArray<OutgoingRecord>) =>
+  Effect.gen(function*() {
+    const kafka = yield* KafkaClient
+    yield* kafka.produce(records)
+  })
+
+const skipNote = (reason: string | undefined) => (reason === undefined ? "" : ` (skipped: ${reason})`)
+
+export const kafkaPortContract = (it: Vitest.MethodsNonLive<KafkaClient>, target: ContractTarget): void => {
+  const { topics, waitMs } = target
+  const group = (name: string) => `${target.prefix}${name}`
+
+  it.effect("delivers key, value, headers and timestamp as produced, tombstones as null values", () =>
+    Effect.gen(function*() {
+      const before = Date.now()
+      const binary = new Uint8Array([0, 255, 1, 0xfe])
+      yield* produce([
+        { topic: topics.records.name, key: "k1", value: "v1", headers: { source: "test", word: "리뷰" }, timestamp: 1_700_000_000_123 },
+        { topic: topics.records.name, key: binary, value: binary },
+        { topic: topics.records.name, key: null, value: "keyless" },
+        { topic: topics.records.name, key: "gone", value: null }
+      ])
+      const after = Date.now()
+      const records = recordsOf(yield* subscribeAndConsume(group("records"), [topics.records], 4, waitMs))
+      expect(records.map((r) => ({ key: bytes(r.key), value: bytes(r.value), offset: r.offset, partition: r.partition }))).toEqual([
+        { key: bytes(new TextEncoder().encode("k1")), value: bytes(new TextEncoder().encode("v1")), offset: 0, partition: 0 },
+        { key: bytes(binary), value: bytes(binary), offset: 1, partition: 0 },
+        { key: null, value: bytes(new TextEncoder().encode("keyless")), offset: 2, partition: 0 },
+        { key: bytes(new TextEncoder().encode("gone")), value: null, offset: 3, partition: 0 }
+      ])
+      expect(records.every((r) => r.topic === topics.records.name)).toBe(true)
+      expect(records[0]!.headers, "headers of the first record").toEqual({ source: "test", word: "리뷰" })
+      expect(records[1]!.headers, "a record produced without headers has none").toEqual({})
+      expect(records[0]!.timestamp, "an explicit timestamp is kept").toBe(1_700_000_000_123)
+      for (const r of records.slice(1)) {
+        expect(r.timestamp, "a record without timestamp gets the produce time").toBeGreaterThanOrEqual(before - 1_000)
+        expect(r.timestamp).toBeLessThanOrEqual(after + 1_000)
+      }
+    }))
+
+  it.effect("keeps each partition in produce order and partitions keys by murmur2 like the Java client", () =>
+    Effect.gen(function*() {
+      const keys = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+      const keyed = Array.from({ length: 30 }, (_, i) => ({ topic: topics.ordered.name, key: keys[i % keys.length]!, value: String(i) }))
+      const pinned = Array.from({ length: 3 }, (_, i) => ({ topic: topics.ordered.name, key: "alpha", value: `pinned-${i}`, partition: 2 }))
+      yield* produce([...keyed, ...pinned])
+      const records = recordsOf(yield* subscribeAndConsume(group("ordered"), [topics.ordered], 33, waitMs))
+      expect(records).toHaveLength(33)
+      for (const key of keys) {
+        const ofKey = records.filter((r) => text(r.key) === key && !text(r.value)!.startsWith("pinned"))
+        expect(new Set(ofKey.map((r) => r.partition)), `partitions of key ${key}`).toEqual(
+          new Set([partitionForKey(new TextEncoder().encode(key), topics.ordered.partitions)])
+        )
+        const values = ofKey.map((r) => Number(text(r.value)))
+        expect(values, `values of key ${key} in consumption order`).toEqual([...values].sort((a, b) => a - b))
+      }
+      expect(records.filter((r) => text(r.value)!.startsWith("pinned")).map((r) => r.partition), "explicit partition").toEqual([2, 2, 2])
+      for (let p = 0; p < topics.ordered.partitions; p++) {
+        const offsets = records.filter((r) => r.partition === p).map((r) => r.offset)
+        expect(offsets, `offsets of partition ${p}`).toEqual(offsets.map((_, i) => i))
+      }
+    }))
+
+  it.effect("delivers non-empty batches of one topic-partition each, continuing without gaps or repeats", () =>
+    Effect.gen(function*() {
+      const spread = (topic: ContractTopic) =>
+        Array.from({ length: 20 }, (_, i) => ({ topic: topic.name, key: `k${i}`, value: `${topic.name}-${i}`, partition: i % topic.partitions }))
+      yield* produce([...spread(topics.batchesA), ...spread(topics.batchesB)])
+      const batches = yield* subscribeAndConsume(group("batches"), [topics.batchesA, topics.batchesB], 40, waitMs)
+      const position = new Map<string, number>()
+      for (const batch of batches) {
+        expect(batch.records.length, "batch size").toBeGreaterThan(0)
+        const where = `${batch.topic}/${batch.partition}`
+        for (const r of batch.records) {
+          expect(`${r.topic}/${r.partition}`, "record of a batch").toBe(where)
+          expect(r.offset, `offset in ${where}`).toBe(position.get(where) ?? 0)
+          position.set(where, r.offset + 1)
+        }
+      }
+      expect(Object.fromEntries(position)).toEqual({
+        [`${topics.batchesA.name}/0`]: 10,
+        [`${topics.batchesA.name}/1`]: 10,
+        [`${topics.batchesB.name}/0`]: 10,
+        [`${topics.batchesB.name}/1`]: 10
+      })
+    }))
+
+  it.effect("resumes a group after its committed offsets; another group starts from the beginning", () =>
+    Effect.gen(function*() {
+      const batch = (from: number, n: number) =>
+        Array.from({ length: n }, (_, i) => ({ topic: topics.resume.name, key: null, value: `r${from + i}`, partition: (from + i) % 2 }))
+      yield* produce(batch(0, 10))
+      const first = recordsOf(yield* subscribeAndConsume(group("resume"), [topics.resume], 10, waitMs))
+      expect(first.map((r) => text(r.value)).sort()).toEqual(batch(0, 10).map((r) => r.value).sort())
+      yield* produce(batch(10, 4))
+      const second = recordsOf(yield* subscribeAndConsume(group("resume"), [topics.resume], 4, waitMs))
+      expect(second.map((r) => text(r.value)).sort(), "only records after the committed offsets").toEqual(["r10", "r11", "r12", "r13"])
+      expect(second.map((r) => `${r.partition}:${r.offset}`).sort()).toEqual(["0:5", "0:6", "1:5", "1:6"])
+      const fresh = recordsOf(yield* subscribeAndConsume(group("resume-other"), [topics.resume], 14, waitMs))
+      expect(fresh).toHaveLength(14)
+    }))
+
+  it.effect("closing the subscription's scope leaves the group, so a new member takes over every partition", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      const two = (tag: string) => [0, 1].map((partition) => ({ topic: topics.leave.name, key: null, value: `${tag}${partition}`, partition }))
+      yield* produce(two("a"))
+      const scope = yield* Scope.make()
+      const first = yield* kafka.subscribe({ groupId: group("leave"), topics: [topics.leave.name], fromBeginning: true }).pipe(
+        Scope.provide(scope)
+      )
+      yield* consume(first, 2, waitMs, "first member")
+      yield* Scope.close(scope, Exit.void)
+      yield* produce(two("b"))
+      const started = Date.now()
+      const taken = recordsOf(yield* subscribeAndConsume(group("leave"), [topics.leave], 2, waitMs))
+      expect(taken.map((r) => text(r.value)).sort(), "the new member gets both partitions").toEqual(["b0", "b1"])
+      expect(Date.now() - started, "takeover time").toBeLessThan(waitMs)
+    }))
+
+  it.effect("readAll returns every record of every partition up to the end, tombstones included", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      const records = Array.from({ length: 9 }, (_, i) => ({
+        topic: topics.readAll.name,
+        key: `key-${i % 4}`,
+        value: i === 7 ? null : `value-${i}`,
+        partition: i % 3,
+        headers: { seq: String(i) }
+      }))
+      yield* produce(records)
+      const read = yield* kafka.readAll(topics.readAll.name)
+      expect(read.map((r) => ({ p: r.partition, key: text(r.key), value: text(r.value), seq: r.headers["seq"] })).sort((a, b) =>
+        Number(a.seq) - Number(b.seq)
+      )).toEqual(records.map((r) => ({ p: r.partition, key: r.key, value: r.value, seq: r.headers.seq })))
+      for (let p = 0; p < 3; p++) {
+        expect(read.filter((r) => r.partition === p).map((r) => r.offset), `offsets of partition ${p}`).toEqual([0, 1, 2])
+      }
+      expect(yield* kafka.readAll(topics.empty.name), "an empty topic").toEqual([])
+      expect(yield* kafka.readAll(`${target.prefix}never-created`), "a topic that does not exist").toEqual([])
+    }))
+
+  it.effect("partitionCount gives the partitions of a topic and undefined for an unknown one", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      expect(yield* kafka.partitionCount(topics.ordered.name)).toBe(3)
+      expect(yield* kafka.partitionCount(topics.records.name)).toBe(1)
+      expect(yield* kafka.partitionCount(`${target.prefix}no-such-topic`)).toBeUndefined()
+    }))
+
+  it.effect.skipIf(target.missing.createTopics !== undefined)(
+    `createTopics creates missing topics and leaves existing ones alone${skipNote(target.missing.createTopics)}`,
+    () =>
+      Effect.gen(function*() {
+        const kafka = yield* KafkaClient
+        const created = `${target.prefix}created`
+        yield* kafka.createTopics([
+          { topic: created, partitions: 2, replicationFactor: 1, config: { "cleanup.policy": "compact" } },
+          { topic: topics.ordered.name, partitions: 5, replicationFactor: 1 }
+        ])
+        expect(yield* kafka.partitionCount(created)).toBe(2)
+        expect(yield* kafka.partitionCount(topics.ordered.name), "existing topic untouched").toBe(3)
+        yield* produce([{ topic: created, key: "k", value: "v" }])
+        expect((yield* kafka.readAll(created)).map((r) => text(r.value))).toEqual(["v"])
+      })
+  )
+
+  it.effect.skipIf(target.missing.transactions !== undefined)(
+    `a transaction makes records and offsets visible together, and nothing of an aborted one${skipNote(target.missing.transactions)}`,
+    () =>
+      Effect.gen(function*() {
+        const kafka = yield* KafkaClient
+        const groupId = group("tx")
+        yield* produce([0, 1, 2].map((i) => ({ topic: topics.txIn.name, key: null, value: `in${i}` })))
+        const failure = yield* kafka.transaction((tx) =>
+          Effect.gen(function*() {
+            yield* tx.produce([{ topic: topics.txOut.name, key: "k", value: "aborted" }])
+            yield* tx.sendOffsets(groupId, [{ topic: topics.txIn.name, partition: 0, offset: 3 }])
+            return yield* Effect.fail("body failed" as const)
+          })
+        ).pipe(Effect.flip)
+        expect(failure).toBe("body failed")
+        yield* kafka.transaction((tx) =>
+          Effect.gen(function*() {
+            yield* tx.produce([{ topic: topics.txOut.name, key: "k", value: "committed" }])
+            yield* tx.sendOffsets(groupId, [{ topic: topics.txIn.name, partition: 0, offset: 2 }])
+          })
+        )
+        expect((yield* kafka.readAll(topics.txOut.name)).map((r) => text(r.value)), "visible output").toEqual(["committed"])
+        // The committed transaction's offset (2), not the aborted one's (3): only in2 remains.
+        const resumed = recordsOf(yield* subscribeAndConsume(groupId, [topics.txIn], 1, waitMs))
+        expect(resumed.map((r) => text(r.value))).toEqual(["in2"])
+      })
+  )
+}

@@ -54,7 +54,11 @@ export interface SubscribeOptions {
   readonly fromBeginning: boolean
 }
 
-/** A live consumer-group membership. Closing its scope leaves the group. */
+/**
+ * A live consumer-group membership. Closing its scope leaves the group. A reader must
+ * commit each batch it has handled: an adapter may withhold the next batch until then
+ * (the kafkajs adapter does, for backpressure).
+ */
 export interface Subscription {
   /** Batches in arrival order; each batch holds one topic-partition. */
   readonly batches: Stream.Stream<RecordBatch, KafkaError>

@@ -6,7 +6,8 @@ import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
 import { usable, type Job } from "./Job.ts"
 import type { Decision } from "./JobLifecycle.ts"
 import { joinKey, type JoinedRow } from "./JoinedRow.ts"
-import type { ControlMessage, Status, Step } from "./schema/ControlRecord.ts"
+import type { Status, Step } from "./schema/ControlRecord.ts"
+import type { ControlMessage } from "./schema/OutputRecords.ts"
 import { renderAggregate } from "./stats/JobAggregate.ts"
 
 export interface OutputTopics {

@@ -1,11 +1,9 @@
 /** The joined row of SPEC 4: every transform field in SPEC 3.1 order, then summary and sentiment. */
 import type { AnalysisRecord } from "./schema/AnalysisRecord.ts"
+import type { JoinedRow } from "./schema/OutputRecords.ts"
 import type { TransformReview } from "./schema/TransformRecord.ts"
 
-export type JoinedRow = TransformReview & {
-  readonly summary: string | null
-  readonly sentiment: AnalysisRecord["sentiment"]
-}
+export type { JoinedRow }
 
 export const joinKey = (jobId: string, reviewId: string): string => `${jobId}|${reviewId}`
 

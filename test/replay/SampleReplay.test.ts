@@ -3,7 +3,8 @@
  * the results of the independent implementation (../shared/samples/basic/expected.json).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Result, Schema } from "effect"
+import { ControlMessage, JobAggregate, JoinedRow } from "../../src/review/schema/OutputRecords.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { replay, replayLayer, type ReplayInput, type ReplayResult } from "../../src/app/Replay.ts"
 import { random } from "../../src/app/GeneratedReview.ts"
@@ -92,6 +93,21 @@ describe("replay of ../shared/samples/basic", () => {
       "day", "quarter", "yyyymm", "yyyymmdd", "weekday", "summary", "sentiment"
     ])
     expect(["positive", "negative", "neutral"]).toContain(value.sentiment)
+  })
+
+  it("writes rows, aggregates and control messages that decode with the output schemas", () => {
+    const check = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, topic: string) => {
+      const decode = Schema.decodeUnknownResult(schema)
+      const out = records(result, topic)
+      expect(out.length, `records on ${topic}`).toBeGreaterThan(0)
+      for (const r of out) {
+        const decoded = decode(json(r))
+        if (Result.isFailure(decoded)) expect.fail(`${topic} offset ${r.offset}: ${decoded.failure.message}`)
+      }
+    }
+    check(JoinedRow, "review-rows")
+    check(JobAggregate, "review-agg-by-job")
+    check(ControlMessage, "job-control-topic")
   })
 
   it("gives identical aggregates and outcomes when the input lines are shuffled", async () => {

@@ -48,14 +48,3 @@ export const ControlRecordInput = Schema.Struct({
   "expected_count: a collection done message must carry expected_count"
 ))
 export type ControlRecordInput = typeof ControlRecordInput.Type
-
-/** A control message as this service writes it; `error_message` only on failed/timeout. */
-export interface ControlMessage {
-  readonly job_id: string
-  readonly status: Status
-  readonly step: Step
-  readonly expected_count: number | null
-  readonly actual_count: number | null
-  readonly timestamp: string
-  readonly error_message?: string
-}

@@ -3,9 +3,10 @@
  * the `OUTPUT_AGG_TOPIC` shape of SPEC 5.2.
  */
 import { struct, sum, type Monoid } from "../../kernel/monoid/Monoids.ts"
-import { renderKeywordAnalysis, type KeywordAnalysis } from "./KeywordStats.ts"
+import type { JobAggregate } from "../schema/OutputRecords.ts"
+import { renderKeywordAnalysis } from "./KeywordStats.ts"
 import { average, distribution } from "./RatingStats.ts"
-import { renderSplit, SentimentStats, type SentimentSplit } from "./SentimentStats.ts"
+import { renderSplit, SentimentStats } from "./SentimentStats.ts"
 import { TransformStats } from "./TransformStats.ts"
 
 export interface JobStats {
@@ -19,37 +20,6 @@ export const JobStats: Monoid<JobStats> = struct<JobStats>({
   analyzed: sum,
   sentiment: SentimentStats
 })
-
-type Distribution = ReturnType<typeof distribution>
-
-export interface JobAggregate {
-  readonly job_id: string
-  readonly transform_stats: {
-    readonly total_reviews: number
-    readonly valid_reviews: number
-    readonly empty_reviews: number
-    readonly coupang_trial_reviews: number
-    readonly avg_rating: number
-    readonly avg_rating_excluding_empty: number
-    readonly avg_rating_coupang_trial: number
-    readonly avg_rating_regular: number
-    readonly rating_distribution: {
-      readonly all: Distribution
-      readonly coupang_trial: Distribution
-      readonly regular: Distribution
-      readonly empty_review: Distribution
-    }
-    readonly keyword_analysis: ReadonlyArray<KeywordAnalysis>
-  }
-  readonly analysis_stats: {
-    readonly total_analyzed: number
-    readonly all_sentiment: SentimentSplit
-    readonly coupang_trial_sentiment: SentimentSplit
-    readonly regular_sentiment: SentimentSplit
-  }
-  readonly is_final: boolean
-  readonly updated_at: string
-}
 
 export const renderAggregate = (jobId: string, stats: JobStats, isFinal: boolean, updatedAt: Date): JobAggregate => {
   const t = stats.transform
@@ -82,3 +52,5 @@ export const renderAggregate = (jobId: string, stats: JobStats, isFinal: boolean
     updated_at: updatedAt.toISOString()
   }
 }
+
+export type { JobAggregate }

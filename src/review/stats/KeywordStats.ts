@@ -4,6 +4,7 @@
  */
 import { map, struct, sum, type Monoid } from "../../kernel/monoid/Monoids.ts"
 import type { Keywords } from "../schema/Lenient.ts"
+import type { KeywordAnalysis, TagShare } from "../schema/OutputRecords.ts"
 import { percentage } from "./Rounding.ts"
 
 export interface KeywordTags {
@@ -27,19 +28,6 @@ export const ofReview = (keywords: Keywords, isEmpty: boolean, isTrial: boolean)
     out.set(keyword, { all: tags, trial: isTrial ? tags : new Map(), regular: isTrial ? new Map() : tags })
   }
   return out
-}
-
-export interface TagShare {
-  readonly tag: string
-  readonly count: number
-  readonly percentage: number
-}
-
-export interface KeywordAnalysis {
-  readonly keyword: string
-  readonly all_tags: ReadonlyArray<TagShare>
-  readonly coupang_tags: ReadonlyArray<TagShare>
-  readonly regular_tags: ReadonlyArray<TagShare>
 }
 
 /** Ordering by UTF-16 code units, as SPEC 5.2 asks (not locale order). */

@@ -4,6 +4,7 @@
  */
 import { counts, struct, type Monoid } from "../../kernel/monoid/Monoids.ts"
 import type { Sentiment } from "../schema/Lenient.ts"
+import type { SentimentSplit } from "../schema/OutputRecords.ts"
 import { percentage } from "./Rounding.ts"
 
 /** Index 0 positive, 1 negative, 2 neutral. */
@@ -41,15 +42,6 @@ export const ofResolvedSplit = (sentiment: Sentiment, trial: boolean): Sentiment
   trial: trial ? one(sentiment) : none,
   regular: trial ? none : one(sentiment)
 })
-
-export interface SentimentSplit {
-  readonly positive: number
-  readonly negative: number
-  readonly neutral: number
-  readonly positivePct: number
-  readonly negativePct: number
-  readonly neutralPct: number
-}
 
 export const renderSplit = (c: SentimentCounts): SentimentSplit => {
   const [positive = 0, negative = 0, neutral = 0] = c

@@ -158,6 +158,9 @@ export const kafkaPortContract = (it: Vitest.MethodsNonLive<KafkaClient>, target
           expect(r.offset, `offset in ${where}`).toBe(position.get(where) ?? 0)
           position.set(where, r.offset + 1)
         }
+        // The high watermark (for the consumer-lag metric) is past the batch's last record.
+        expect(batch.highWatermark, `high watermark of ${where}`).toBeGreaterThanOrEqual(batch.records.at(-1)!.offset + 1)
+        expect(batch.highWatermark, `high watermark of ${where}`).toBeLessThanOrEqual(10)
       }
       expect(Object.fromEntries(position)).toEqual({
         [`${topics.batchesA.name}/0`]: 10,

@@ -263,7 +263,9 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
 const toRecordBatch = (batch: Batch): RecordBatch => ({
   topic: batch.topic,
   partition: batch.partition,
-  records: batch.messages.map((m) => toConsumedRecord(batch.topic, batch.partition, m))
+  records: batch.messages.map((m) => toConsumedRecord(batch.topic, batch.partition, m)),
+  // kafkajs reports the partition's high watermark with each fetch (consumer lag metric).
+  highWatermark: Number(batch.highWatermark)
 })
 
 /**

@@ -2,7 +2,7 @@
 import type { Job } from "./Job.ts"
 import type { Decision } from "./JobLifecycle.ts"
 
-/** What a batch or tick did besides its output records; feeds metrics and the changelog. */
+
 export interface Activity {
   duplicates: number
   lateRecords: number

@@ -15,7 +15,7 @@ import { isFinished, newJob, withQuality, type CountedStep, type Job } from "./J
 import { newActivity, type Activity } from "./Activity.ts"
 import { evaluate } from "./JobLifecycle.ts"
 import { aggregateRecord, decisionRecords, rowRecord, type OutputTopics } from "./JobOutputs.ts"
-import { joinKey, joinRow } from "./JoinedRow.ts"
+import { describeReviewKey, joinRow, reviewKey } from "./JoinedRow.ts"
 import { Flags, freeze, has, sentimentOf, withSentiment } from "./ReviewIndex.ts"
 import type { AnalysisRecord } from "./schema/AnalysisRecord.ts"
 import type { ControlRecordInput } from "./schema/ControlRecord.ts"
@@ -152,7 +152,7 @@ export class JobBook {
 
   /** Clock work: closes join windows, enforces deadlines, publishes periodically, evicts. */
   tick(now: number): { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity } {
-    for (const u of this.join.expire(now)) this.unmatched(u, `no ${u.side === "left" ? "analysis" : "transform"} record for ${u.key} within ${this.settings.windowInactivityMs} ms`)
+    for (const u of this.join.expire(now)) this.unmatched(u, `no ${u.side === "left" ? "analysis" : "transform"} record for ${describeReviewKey(u.key)} within ${this.settings.windowInactivityMs} ms`)
     for (const job of [...this.jobs.values()]) {
       if (!isFinished(job)) this.advance(job.jobId, now)
       else if (job.finishedAt! + this.settings.jobRetentionMs <= now) {
@@ -176,11 +176,15 @@ export class JobBook {
     return this.join.peek(key)
   }
 
-  /** Puts back a job and its buffered join sides from the changelog (state restore). */
-  restore(jobs: Iterable<Job>, joins: Iterable<readonly [string, BufferedKey<Left, Right>]>): void {
+  /**
+   * Puts back jobs and buffered join sides from the changelog (state restore). Join
+   * windows restart at `now`: the partner of a buffered side may be waiting unread in
+   * the backlog, and downtime is not inactivity. Deadlines keep their wall-clock times.
+   */
+  restore(jobs: Iterable<Job>, joins: Iterable<readonly [string, BufferedKey<Left, Right>]>, now: number): void {
     for (const job of jobs) this.jobs.set(job.jobId, job)
     const ordered = [...joins].sort(([, a], [, b]) => a.lastActivity - b.lastActivity)
-    for (const [key, buffered] of ordered) this.join.restore(key, buffered)
+    for (const [key, buffered] of ordered) this.join.restore(key, { ...buffered, lastActivity: Math.max(buffered.lastActivity, now) })
   }
 
   // ---- internals ---------------------------------------------------------
@@ -248,12 +252,13 @@ export class JobBook {
     if (job.reviews === undefined) return
     const usableFlag = step === "transform" ? Flags.transform : Flags.analysis
     const invalidFlag = step === "transform" ? Flags.transformInvalid : Flags.analysisInvalid
-    if (decoded.entityId !== undefined) {
-      const flags = job.reviews.get(decoded.entityId) ?? 0
-      // A review already counted (usable or not) is not counted against the job again.
-      if (has(flags, usableFlag | invalidFlag)) return
-      this.setReview(job, decoded.entityId, flags | invalidFlag)
-    }
+    // Distinct records count (SPEC 5.4): by review id, or by position when the id is unreadable,
+    // so a redelivered record is not counted against the job twice.
+    const key = decoded.entityId ?? `\u0000${decoded.source.topic}/${decoded.source.partition}/${decoded.source.offset}/${decoded.source.index ?? ""}`
+    const flags = job.reviews.get(key) ?? 0
+    // A review already counted (usable or not) is not counted against the job again.
+    if (has(flags, usableFlag | invalidFlag)) return
+    this.setReview(job, key, flags | invalidFlag)
     this.update(withQuality(job, step, (q) => ({ ...q, invalid: q.invalid + 1, firstInvalid: q.firstInvalid ?? decoded.reason.message })))
   }
 
@@ -264,15 +269,13 @@ export class JobBook {
   }
 
   private offerJoin(job: Job, reviewId: string, side: "left" | "right", held: Left | Right, recordTimestamp: number, now: number): void {
-    const key = joinKey(job.jobId, reviewId)
+    const key = reviewKey(job.jobId, reviewId)
     const result = this.join.offer(key, job.jobId, side, held, recordTimestamp, now)
     this.activity.changedJoinKeys.add(key)
     if (result._tag === "Joined") {
-      const reviews = this.jobs.get(job.jobId)!.reviews!
-      this.setReview(job, reviewId, (reviews.get(reviewId) ?? 0) | Flags.joined)
       this.out.push(rowRecord(this.settings, job, joinRow(result.left.value, result.right.value)))
     } else {
-      for (const u of result.expired) this.unmatched(u, `records for ${u.key} were more than ${this.settings.windowInactivityMs} ms apart`)
+      for (const u of result.expired) this.unmatched(u, `records for ${describeReviewKey(u.key)} were more than ${this.settings.windowInactivityMs} ms apart`)
     }
   }
 
@@ -299,7 +302,7 @@ export class JobBook {
     this.activity.changedReviews.delete(job.jobId)
     this.update({ ...job, finishedAt: now, unpublished: false, reviews: undefined, frozen: freeze(job.reviews ?? new Map()) })
     for (const u of this.join.releaseGroup(job.jobId)) {
-      this.unmatched(u, `job ${job.jobId} finished before the ${u.side === "left" ? "analysis" : "transform"} record for ${u.key} arrived`)
+      this.unmatched(u, `job ${job.jobId} finished before the ${u.side === "left" ? "analysis" : "transform"} record for ${describeReviewKey(u.key)} arrived`)
     }
   }
 }

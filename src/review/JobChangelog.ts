@@ -2,10 +2,11 @@
  * What the review aggregator persists to its compacted changelog after each batch or
  * tick, and how a JobBook is rebuilt from it. Keys:
  *   job|<job>                 job snapshot (lifecycle, stats, quality)
- *   review|<job>|<review>     index flags of one review while the job runs
- *   join|<job>|<review>       buffered join sides with their source bytes
+ *   review|["<job>","<review>"]  index flags of one review while the job runs
+ *   join|["<job>","<review>"]    buffered join sides with their source bytes
  *   frozen|<job>|<side>|<n>   fingerprint chunks of a finished job
- * Values carry their ids, so nothing is parsed out of keys.
+ * Two ids in one key are JSON-encoded so no pair of ids can share a key (ids may contain
+ * `|`). Values carry their ids, so nothing is parsed out of keys.
  */
 import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
 import type { BufferedKey } from "../kernel/join/SessionJoin.ts"
@@ -13,6 +14,7 @@ import * as Changelog from "../kernel/state/Changelog.ts"
 import { FingerprintSet } from "../kernel/state/FingerprintSet.ts"
 import type { SourceRef } from "../kernel/source/DeadLetter.ts"
 import type { Job } from "./Job.ts"
+import { reviewKey } from "./JoinedRow.ts"
 import type { Activity } from "./Activity.ts"
 import type { Held, JobBook, Left, Right } from "./JobBook.ts"
 import { decodeSnapshot, encodeSnapshot } from "./JobSnapshot.ts"
@@ -65,10 +67,10 @@ export const changelogRecords = (topic: string, book: JobBook, activity: Activit
   for (const [jobId, reviewIds] of activity.changedReviews) {
     const reviews = book.job(jobId)?.reviews
     if (reviews === undefined) continue
-    for (const id of reviewIds) out.push(Changelog.put(topic, `review|${jobId}|${id}`, JSON.stringify([jobId, id, reviews.get(id) ?? 0])))
+    for (const id of reviewIds) out.push(Changelog.put(topic, `review|${reviewKey(jobId, id)}`, JSON.stringify([jobId, id, reviews.get(id) ?? 0])))
   }
   for (const [jobId, reviewIds] of activity.releasedReviews) {
-    for (const id of reviewIds) out.push(Changelog.remove(topic, `review|${jobId}|${id}`))
+    for (const id of reviewIds) out.push(Changelog.remove(topic, `review|${reviewKey(jobId, id)}`))
     const frozen = book.job(jobId)?.frozen
     if (frozen === undefined) continue
     for (const side of sides) {
@@ -96,7 +98,7 @@ export const changelogRecords = (topic: string, book: JobBook, activity: Activit
 }
 
 /** Rebuilds jobs (with their live index or frozen ids) and join buffers from compacted changelog entries. */
-export const restoreFrom = (book: JobBook, entries: ReadonlyMap<string, string>): { readonly jobs: number; readonly joins: number } => {
+export const restoreFrom = (book: JobBook, entries: ReadonlyMap<string, string>, now: number): { readonly jobs: number; readonly joins: number } => {
   const snapshots = new Map<string, ReturnType<typeof decodeSnapshot>>()
   const reviews = new Map<string, Map<string, number>>()
   const chunks = new Map<string, Array<readonly [number, Buffer]>>()
@@ -129,6 +131,6 @@ export const restoreFrom = (book: JobBook, entries: ReadonlyMap<string, string>)
       ? { ...job, reviews: reviews.get(job.jobId) ?? new Map(), frozen: undefined }
       : { ...job, reviews: undefined, frozen: { transform: frozenSide(job.jobId, "transform"), analysis: frozenSide(job.jobId, "analysis") } }
   )
-  book.restore(jobs, joins)
+  book.restore(jobs, joins, now)
   return { jobs: jobs.length, joins: joins.length }
 }

@@ -33,6 +33,7 @@ export const aggregateRecord = (topics: OutputTopics, job: Job, isFinal: boolean
   headers: { traceparent: job.traceparent }
 })
 
+/** actual_count: the step's own distinct usable count; collection and aggregation report the transform count. */
 const actualOf = (job: Job, step: Step): number =>
   step === "analysis" ? usable(job, "analysis") : usable(job, "transform")
 

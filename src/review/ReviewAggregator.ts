@@ -43,7 +43,7 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
     const stateTopic = changelogTopic(config)
 
     // SPEC 7: state is restored from the changelog before any record is processed.
-    const restored = restoreFrom(book, yield* Changelog.restore(stateTopic))
+    const restored = restoreFrom(book, yield* Changelog.restore(stateTopic), yield* Clock.currentTimeMillis)
     yield* Effect.logInfo(`restored ${restored.jobs} jobs and ${restored.joins} buffered join keys from ${stateTopic}`)
 
     const observeMetrics = ReviewMetrics.makeObserver()

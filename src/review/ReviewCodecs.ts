@@ -30,6 +30,6 @@ export const controlCodec: SourceCodec<ControlRecordInput> = {
   batchField: undefined,
   inherited: [],
   groupField: "job_id",
-  entityField: "review_id",
+  entityField: undefined,
   decode: schemaDecoder(ControlRecordInput)
 }

@@ -16,8 +16,7 @@ export const Flags = {
   /** Analysis counted in `all` only, waiting for the transform record to tell its split. */
   splitPending: 8,
   transformInvalid: 16,
-  analysisInvalid: 32,
-  joined: 64
+  analysisInvalid: 32
 } as const
 const SENTIMENT_SHIFT = 8
 

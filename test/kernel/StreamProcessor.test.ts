@@ -67,6 +67,21 @@ describe("StreamProcessor", () => {
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(flakyKafka(3, true))))
 
+  it.effect("can be stopped while it waits out a broker outage (shutdown does not hang)", () =>
+    Effect.gen(function*() {
+      const broker = yield* EmbeddedBroker
+      yield* produceInput
+      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
+      yield* yieldMany
+      yield* TestClock.adjust(60_000)
+      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.timeoutOption(1_000), Effect.forkChild)
+      yield* yieldMany
+      yield* TestClock.adjust(1_000)
+      const stopped = yield* Fiber.join(exit)
+      expect(stopped._tag, "interrupting during the retry loop returns at once").toBe("Some")
+      expect(broker.committed("g"), "nothing committed for the unwritten batch").toEqual([])
+    }).pipe(Effect.provide(flakyKafka(Number.MAX_SAFE_INTEGER, true))))
+
   it.effect("stops on a non-retriable write error without committing", () =>
     Effect.gen(function*() {
       const broker = yield* EmbeddedBroker

@@ -119,10 +119,6 @@ export class SessionJoin<L, R> {
     this.insert(key, { ...buffered })
   }
 
-  groupSize(group: string): number {
-    return this.byGroup.get(group)?.size ?? 0
-  }
-
   private pushSides(out: Array<Unmatched<L, R>>, key: string, entry: Entry<L, R>): void {
     if (entry.left !== undefined) out.push({ key, group: entry.group, side: "left", pending: entry.left })
     if (entry.right !== undefined) out.push({ key, group: entry.group, side: "right", pending: entry.right })

@@ -36,9 +36,3 @@ export const map = <V>(value: Monoid<V>): Monoid<ReadonlyMap<string, V>> =>
     }
     return out
   }, new Map<string, V>())
-
-export const combineAll = <A>(monoid: Monoid<A>, values: Iterable<A>): A => {
-  let acc = monoid.initialValue
-  for (const v of values) acc = monoid.combine(acc, v)
-  return acc
-}

@@ -70,19 +70,27 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
           if (offsets.length > 0) yield* subscription.commit(offsets)
         })
 
-    const durableWrite = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>) =>
-      write(output, offsets).pipe(
-        Effect.tapError((e) => Effect.logWarning(`writing outputs failed (${e.operation}): ${e.message}${e.retriable ? "; retrying" : ""}`)),
-        Effect.retry({ schedule: writeRetry, while: (e: KafkaError) => e.retriable })
-      )
+    const logFailure = (e: KafkaError) =>
+      Effect.logWarning(`writing outputs failed (${e.operation}): ${e.message}${e.retriable ? "; retrying" : ""}`)
 
-    // Each event is handled to completion: shutdown (interruption) waits for the batch
-    // in flight, so its outputs, changelog and offsets are written before the scope closes.
+    // Each event is handled and written to completion: shutdown (interruption) waits for
+    // the batch in flight, so its outputs, changelog and offsets are written before the
+    // scope closes. Only waiting out a broker outage stays interruptible: abandoning that
+    // write is safe, since neither its changelog nor its offsets were written, so the
+    // batch is read again after the restart.
     const handle = (event: Event) =>
-      Effect.uninterruptible(
-        event._tag === "Batch"
-          ? Effect.flatMap(options.handleBatch(event.batch), (output) => durableWrite(output, nextOffsets(event.batch)))
-          : Effect.flatMap(options.tick, (output) => durableWrite(output, []))
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(event._tag === "Batch" ? options.handleBatch(event.batch) : options.tick, (output) => {
+          const offsets = event._tag === "Batch" ? nextOffsets(event.batch) : []
+          return write(output, offsets).pipe(
+            Effect.tapError(logFailure),
+            Effect.catchIf((e) => e.retriable, () =>
+              restore(write(output, offsets).pipe(
+                Effect.tapError(logFailure),
+                Effect.retry({ schedule: writeRetry, while: (e: KafkaError) => e.retriable })
+              )))
+          )
+        })
       )
 
     const events = Stream.merge(

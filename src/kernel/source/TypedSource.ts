@@ -19,7 +19,8 @@ export interface SourceCodec<A> {
   readonly decode: (element: Readonly<Record<string, unknown>>) => ElementDecode<A>
   /** Identity fields read from an undecodable element so its failure can be attributed. */
   readonly groupField: string
-  readonly entityField: string
+  /** Absent for records that name no entity (control messages). */
+  readonly entityField: string | undefined
 }
 
 export type Decoded<A> =
@@ -91,6 +92,6 @@ const decodeElement = <A>(
     reason: { type: "schema", message: result.message, index, jobId: groupId },
     source,
     groupId,
-    entityId: readableId(merged[codec.entityField])
+    entityId: codec.entityField === undefined ? undefined : readableId(merged[codec.entityField])
   }
 }

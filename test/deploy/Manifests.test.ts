@@ -72,6 +72,15 @@ describe("k8s manifests", () => {
       expect(allows("group", app.applicationId, "Read")).toBe(true)
     }))
 
+  it("give a read-only container a writable /tmp (tsx's compile cache)", () => {
+    if (container.securityContext?.readOnlyRootFilesystem !== true) return
+    const mounts = (container.volumeMounts ?? []) as Array<{ name: string; mountPath: string }>
+    const tmp = mounts.find((m) => m.mountPath === "/tmp")
+    expect(tmp, "a volume mounted at /tmp").toBeDefined()
+    const volume = deployment.spec.template.spec.volumes.find((v: any) => v.name === tmp!.name)
+    expect(volume?.emptyDir, "/tmp is an emptyDir").toBeDefined()
+  })
+
   it("start the service entry point that exists", () => {
     const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8")
     const entry = /CMD \[.*"(src\/[^"]+\.ts)"\]/.exec(dockerfile)?.[1]

@@ -9,7 +9,7 @@
  */
 import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
 import { SessionJoin, type BufferedKey, type Unmatched } from "../kernel/join/SessionJoin.ts"
-import { deadLetter, type SourceRef } from "../kernel/source/DeadLetter.ts"
+import { deadLetter, type DeadLetterReason, type SourceRef } from "../kernel/source/DeadLetter.ts"
 import type { Decoded } from "../kernel/source/TypedSource.ts"
 import { isFinished, newJob, withQuality, type CountedStep, type Job } from "./Job.ts"
 import { newActivity, type Activity } from "./Activity.ts"
@@ -120,7 +120,7 @@ export class JobBook {
 
   control(decoded: Decoded<ControlRecordInput>, now: number): void {
     if (!decoded.ok) {
-      this.out.push(deadLetter(this.settings.dlqTopic, decoded.source, decoded.reason))
+      this.deadLetter(decoded.source, decoded.reason)
       return
     }
     const c = decoded.value
@@ -231,13 +231,19 @@ export class JobBook {
       this.duplicate(job, step)
     } else {
       this.activity.lateRecords++
-      this.out.push(deadLetter(this.settings.dlqTopic, source, {
+      this.deadLetter(source, {
         type: "late_record",
         message: `job ${job.jobId} already finished (${job.stages.ended?.status}); review ${reviewId} arrived after it`,
         jobId: job.jobId
-      }))
+      })
     }
     return true
+  }
+
+  /** Dead letters of a known job also carry its traceparent (unless the original had one). */
+  private deadLetter(source: SourceRef, reason: DeadLetterReason): void {
+    const job = reason.jobId === undefined ? undefined : this.jobs.get(reason.jobId)
+    this.out.push(deadLetter(this.settings.dlqTopic, source, reason, job === undefined ? {} : { traceparent: job.traceparent }))
   }
 
   private duplicate(job: Job, step: CountedStep): void {
@@ -246,9 +252,9 @@ export class JobBook {
   }
 
   private invalid(step: CountedStep, decoded: Extract<Decoded<unknown>, { ok: false }>, now: number): void {
-    this.out.push(deadLetter(this.settings.dlqTopic, decoded.source, decoded.reason))
-    if (decoded.groupId === undefined) return
+    if (decoded.groupId === undefined) return this.deadLetter(decoded.source, decoded.reason)
     const job = this.jobFor(decoded.groupId, now, decoded.source)
+    this.deadLetter(decoded.source, decoded.reason)
     if (job.reviews === undefined) return
     const usableFlag = step === "transform" ? Flags.transform : Flags.analysis
     const invalidFlag = step === "transform" ? Flags.transformInvalid : Flags.analysisInvalid
@@ -281,7 +287,7 @@ export class JobBook {
 
   private unmatched(u: Unmatched<Left, Right>, message: string): void {
     this.activity.changedJoinKeys.add(u.key)
-    this.out.push(deadLetter(this.settings.dlqTopic, u.pending.value.source, { type: "join_unmatched", message, jobId: u.group }))
+    this.deadLetter(u.pending.value.source, { type: "join_unmatched", message, jobId: u.group })
   }
 
   private advance(jobId: string, now: number): void {

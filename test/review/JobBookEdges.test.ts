@@ -49,4 +49,17 @@ describe("JobBook edge cases", () => {
     book.endBatch(1)
     expect(book.job("j")!.stages.ended).toMatchObject({ stage: "transform", status: "failed" })
   })
+
+  it("gives dead letters of a known job the job's traceparent, keeping an original one", () => {
+    const book = newBook()
+    book.transform(ok(transform("t", "r1")), 0, 0)
+    const r2 = transform("t", "r2")
+    const traced = { ...ok(r2), source: { ...source("in", JSON.stringify(r2)), headers: { traceparent: "00-11111111111111111111111111111111-2222222222222222-01" } } }
+    book.transform(traced, 0, 0)
+    book.endBatch(0)
+    const dlq = book.tick(1_000).records.filter((r) => r.topic === "dlq")
+    const byReview = new Map(dlq.map((r) => [JSON.parse(String(r.value)).review_id, r.headers?.["traceparent"]]))
+    expect(byReview.get("r1")).toBe(book.job("t")!.traceparent)
+    expect(byReview.get("r2")).toBe("00-11111111111111111111111111111111-2222222222222222-01")
+  })
 })

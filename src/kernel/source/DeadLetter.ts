@@ -2,7 +2,7 @@
  * Dead-letter records in the Kafka Connect convention: the original key and value bytes
  * unchanged, the reason and the source coordinates in `dlq.*` headers.
  */
-import type { ConsumedRecord, OutgoingRecord } from "../kafka/KafkaPort.ts"
+import type { ConsumedRecord, Headers, OutgoingRecord } from "../kafka/KafkaPort.ts"
 
 export const DeadLetterTypes = ["invalid_json", "schema", "join_unmatched", "late_record", "processing"] as const
 export type DeadLetterType = (typeof DeadLetterTypes)[number]
@@ -38,8 +38,10 @@ export const sourceRefOf = (record: ConsumedRecord, element?: { readonly index: 
   index: element?.index
 })
 
-export const deadLetter = (dlqTopic: string, source: SourceRef, reason: DeadLetterReason): OutgoingRecord => {
+/** `context` headers (e.g. the job's traceparent) are added only where the original has none. */
+export const deadLetter = (dlqTopic: string, source: SourceRef, reason: DeadLetterReason, context: Headers = {}): OutgoingRecord => {
   const headers: Record<string, string> = {
+    ...context,
     ...source.headers,
     "dlq.error.type": reason.type,
     "dlq.error.message": reason.message,

@@ -5,7 +5,7 @@
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Clock, Effect, Layer, Option } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpMiddleware, HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { AggregatorHandle } from "../app/AggregatorHandle.ts"
@@ -23,9 +23,10 @@ const withAggregator = <E, R>(f: (aggregator: ReviewAggregator["Service"]) => Ef
     return Option.isNone(current) ? notReady : yield* f(current.value)
   })
 
+// Probes and scrapes come every few seconds: they are not logged.
 const routes = Layer.mergeAll(
-  HttpRouter.add("GET", "/healthz", HttpServerResponse.jsonUnsafe({ status: "ok" })),
-  HttpRouter.add("GET", "/readyz", withAggregator(() => Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "ready" })))),
+  HttpRouter.add("GET", "/healthz", HttpMiddleware.withLoggerDisabled(Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "ok" })))),
+  HttpRouter.add("GET", "/readyz", HttpMiddleware.withLoggerDisabled(withAggregator(() => Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "ready" }))))),
   HttpRouter.add("GET", "/jobs", withAggregator((aggregator) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis

@@ -36,7 +36,8 @@ export interface BatchObservation {
   readonly duplicates: number
   readonly lateRecords: number
   readonly finished: ReadonlyArray<{ readonly step: string; readonly status: string; readonly expected: number | undefined; readonly actual: number }>
-  readonly state: { readonly running: number; readonly finished: number; readonly pendingJoins: number }
+  /** Sizes of the state, when they were measured for this observation. */
+  readonly state: { readonly running: number; readonly finished: number; readonly pendingJoins: number } | undefined
 }
 
 /** An observer with its own tally of finished jobs (for the completion ratio). */
@@ -67,8 +68,10 @@ export const makeObserver = () => {
       if (f.expected !== undefined && f.expected > 0) yield* Metric.update(jobCountAccuracy, f.actual / f.expected)
     }
     if (finishedJobs > 0) yield* Metric.update(jobCompletionRatio, doneJobs / finishedJobs)
-    yield* Metric.update(Metric.withAttributes(stateJobs, { phase: "running" }), o.state.running)
-    yield* Metric.update(Metric.withAttributes(stateJobs, { phase: "finished" }), o.state.finished)
-    yield* Metric.update(statePendingJoins, o.state.pendingJoins)
+    if (o.state !== undefined) {
+      yield* Metric.update(Metric.withAttributes(stateJobs, { phase: "running" }), o.state.running)
+      yield* Metric.update(Metric.withAttributes(stateJobs, { phase: "finished" }), o.state.finished)
+      yield* Metric.update(statePendingJoins, o.state.pendingJoins)
+    }
   })
 }

@@ -32,14 +32,11 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
   readonly job: (jobId: string) => Effect.Effect<Job | undefined>
   readonly jobs: Effect.Effect<ReadonlyArray<Job>>
   readonly status: Effect.Effect<AggregatorStatus>
-  /** Called with what each batch or tick did (metrics, tracing). */
-  readonly activity: (listener: (activity: Activity) => void) => Effect.Effect<void>
 }>()("review-aggregator/ReviewAggregator") {
   static readonly layer = Layer.effect(ReviewAggregator, Effect.gen(function*() {
     const config = yield* AppConfig
     const tracer = yield* JobTracer
     const book = new JobBook(config, (jobId, now, parent) => tracer.start(jobId, now, parent), yield* Clock.currentTimeMillis)
-    const listeners: Array<(activity: Activity) => void> = []
     const stateTopic = changelogTopic(config)
 
     // SPEC 7: state is restored from the changelog before any record is processed.
@@ -47,11 +44,15 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
     yield* Effect.logInfo(`restored ${restored.jobs} jobs and ${restored.joins} buffered join keys from ${stateTopic}`)
 
     const observeMetrics = ReviewMetrics.makeObserver()
-    const observe = (batch: RecordBatch | undefined, now: number, records: ReadonlyArray<OutgoingRecord>, activity: Activity) => {
+    /** State-size gauges are refreshed on ticks only: counting jobs on every batch is wasted work. */
+    const stateSize = () => {
       let running = 0
       let finished = 0
       for (const job of book.allJobs()) job.stages.ended === undefined ? running++ : finished++
-      return observeMetrics({
+      return { running, finished, pendingJoins: book.pendingJoins }
+    }
+    const observe = (batch: RecordBatch | undefined, now: number, records: ReadonlyArray<OutgoingRecord>, activity: Activity) =>
+      observeMetrics({
         batch,
         now,
         outputs: records,
@@ -66,16 +67,14 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
             ? []
             : [{ step: ended.stage, status: ended.status, expected: job.expected, actual: usable(job, "transform") }]
         }),
-        state: { running, finished, pendingJoins: book.pendingJoins }
+        state: batch === undefined ? stateSize() : undefined
       })
-    }
 
     const finish = (result: { readonly records: ReadonlyArray<OutgoingRecord>; readonly activity: Activity }): StepOutput => {
       for (const jobId of result.activity.changedJobs) {
         const job = book.job(jobId)
         if (job !== undefined) tracer.sync(jobId, job.stages, job.traceparent)
       }
-      for (const l of listeners) l(result.activity)
       return { records: result.records, changelog: changelogRecords(stateTopic, book, result.activity) }
     }
 
@@ -131,7 +130,6 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
         }
         return { jobs: total, unfinishedJobs: unfinished, pendingJoins: book.pendingJoins }
       }),
-      activity: (listener) => Effect.sync(() => void listeners.push(listener))
     })
   }))
 }

@@ -5,22 +5,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import type { TransformReview } from "../../src/review/schema/TransformRecord.ts"
-import type { AnalysisRecord } from "../../src/review/schema/AnalysisRecord.ts"
 import { renderAggregate } from "../../src/review/stats/JobAggregate.ts"
-import { analysisRecord, splitAt, transformReview } from "../support/Arbitraries.ts"
+import { bookInputs, splitAt, type BookInput } from "../support/Arbitraries.ts"
 import { newBook, ok } from "../support/Book.ts"
 
-type Input = { readonly side: "t"; readonly r: TransformReview } | { readonly side: "a"; readonly r: AnalysisRecord }
+type Input = BookInput
 
-const reviewId = fc.integer({ min: 0, max: 30 }).map((n) => `r${n}`)
-const inputs = fc.array(
-  fc.oneof(
-    transformReview("job", reviewId).map((r): Input => ({ side: "t", r })),
-    analysisRecord("job", reviewId).map((r): Input => ({ side: "a", r }))
-  ),
-  { maxLength: 60 }
-)
+const inputs = bookInputs(30, 60)
 
 const aggregateOf = (batches: ReadonlyArray<ReadonlyArray<Input>>) => {
   const book = newBook()

@@ -9,22 +9,13 @@ import type { ConsumedRecord, OutgoingRecord } from "../../src/kernel/kafka/Kafk
 import { latestByKey } from "../../src/kernel/state/Changelog.ts"
 import { changelogRecords, restoreFrom } from "../../src/review/JobChangelog.ts"
 import type { JobBook } from "../../src/review/JobBook.ts"
-import type { AnalysisRecord } from "../../src/review/schema/AnalysisRecord.ts"
-import type { TransformReview } from "../../src/review/schema/TransformRecord.ts"
 import { renderAggregate } from "../../src/review/stats/JobAggregate.ts"
-import { analysisRecord, splitAt, transformReview } from "../support/Arbitraries.ts"
+import { bookInputs, splitAt, type BookInput } from "../support/Arbitraries.ts"
 import { newBook, ok } from "../support/Book.ts"
 
-type Input = { readonly side: "t"; readonly r: TransformReview } | { readonly side: "a"; readonly r: AnalysisRecord }
+type Input = BookInput
 
-const reviewId = fc.integer({ min: 0, max: 12 }).map((n) => `r${n}`)
-const inputs = fc.array(
-  fc.oneof(
-    transformReview("job", reviewId).map((r): Input => ({ side: "t", r })),
-    analysisRecord("job", reviewId).map((r): Input => ({ side: "a", r }))
-  ),
-  { maxLength: 50 }
-)
+const inputs = bookInputs(12, 50)
 
 const encoder = new TextEncoder()
 const asConsumed = (records: ReadonlyArray<OutgoingRecord>): Array<ConsumedRecord> =>

@@ -80,3 +80,18 @@ export const splitAt = <A>(items: ReadonlyArray<A>, cuts: ReadonlyArray<number>)
   }
   return out
 }
+
+/** One decoded record for a JobBook: a transform or an analysis record of job "job". */
+export type BookInput = { readonly side: "t"; readonly r: TransformReview } | { readonly side: "a"; readonly r: AnalysisRecord }
+
+/** Records of job "job" over review ids r0..r<maxReview>, so ids repeat across and within topics. */
+export const bookInputs = (maxReview: number, maxLength: number): fc.Arbitrary<Array<BookInput>> => {
+  const reviewId = fc.integer({ min: 0, max: maxReview }).map((n) => `r${n}`)
+  return fc.array(
+    fc.oneof(
+      transformReview("job", reviewId).map((r): BookInput => ({ side: "t", r })),
+      analysisRecord("job", reviewId).map((r): BookInput => ({ side: "a", r }))
+    ),
+    { maxLength }
+  )
+}

@@ -282,3 +282,10 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions): P
     stop
   }
 }
+
+/**
+ * Whether a missing mock toolchain must fail the wire suites instead of skipping them:
+ * when REQUIRE_WIRE_TESTS (set by .ci/run) or CI is set to anything but "", "0", "false".
+ */
+export const wireTestsRequired = (): boolean =>
+  ["REQUIRE_WIRE_TESTS", "CI"].some((name) => !["", "0", "false"].includes((process.env[name] ?? "").trim().toLowerCase()))

@@ -24,7 +24,7 @@ import { toKafkaError } from "../../src/kernel/kafka/KafkaJsErrors.ts"
 import { effectLogCreator } from "../../src/kernel/kafka/KafkaJsLogger.ts"
 import { KafkaClient, KafkaError, type RecordBatch, type TopicPartitionOffset } from "../../src/kernel/kafka/KafkaPort.ts"
 import * as StreamProcessor from "../../src/kernel/runtime/StreamProcessor.ts"
-import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, mockClusterAvailable, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
+import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, mockClusterAvailable, startMockKafkaCluster, wireTestsRequired } from "../support/MockKafkaCluster.ts"
 import { contractTopics, kafkaPortContract } from "../kafka/KafkaPortContract.ts"
 
 /** A protocol error as kafkajs builds it from a broker's error code. */
@@ -118,7 +118,7 @@ describe("settings of the kafkajs adapter (KafkaConfig)", () => {
 
 const toolchain = mockClusterAvailable()
 const mockUnavailable = toolchain.ok ? undefined : toolchain.reason
-const wireRequired = !["", "0", "false"].includes((process.env["REQUIRE_WIRE_TESTS"] ?? "").trim().toLowerCase())
+const wireRequired = wireTestsRequired()
 const realBrokers = process.env["KAFKA_TEST_BROKERS"]?.trim() || undefined
 
 if (mockUnavailable !== undefined && wireRequired) {

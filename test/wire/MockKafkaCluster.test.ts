@@ -1,16 +1,16 @@
-import { execFile, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { connect } from "node:net"
-import { promisify } from "node:util"
 import { type Consumer, type IHeaders, Kafka, logLevel, Partitioners, type Producer } from "kafkajs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   MOCK_CONSUMER_SETTINGS,
   type MockKafkaCluster,
   mockClusterAvailable,
-  startMockKafkaCluster
+  startMockKafkaCluster,
+  wireTestsRequired
 } from "../support/MockKafkaCluster.ts"
+import { kcatRead } from "../support/Kcat.ts"
 
-const execFileAsync = promisify(execFile)
 
 const kcatProbe = spawnSync("kcat", ["-V"], { encoding: "utf8" })
 const toolchain = mockClusterAvailable()
@@ -19,7 +19,7 @@ const unavailable: string | undefined = !toolchain.ok
   : kcatProbe.error !== undefined || kcatProbe.status !== 0
     ? "kcat not on PATH; install with: apt-get install -y kcat"
     : undefined
-const inCi = !["", "0", "false"].includes((process.env.CI ?? "").trim().toLowerCase())
+const inCi = wireTestsRequired()
 
 const IN = { name: "wire-in", partitions: 3 }
 const OUT = { name: "wire-out", partitions: 1 }
@@ -171,24 +171,13 @@ describe.skipIf(unavailable !== undefined)(
       }
 
       // An independent client (librdkafka via kcat) reads the very same records.
-      const { stdout } = await execFileAsync("kcat", ["-b", cluster.bootstrap, "-C", "-t", IN.name, "-e", "-J", "-q"], {
-        timeout: 20_000
-      })
-      const seenByKcat: Array<Rec> = stdout
-        .split("\n")
-        .filter((line) => line.trim().length > 0)
-        .map((line) => {
-          const j = JSON.parse(line) as {
-            partition: number
-            offset: number
-            key: string | null
-            payload: string | null
-            headers?: ReadonlyArray<string>
-          }
-          const headers: Record<string, string> = {}
-          for (let i = 0; i + 1 < (j.headers?.length ?? 0); i += 2) headers[j.headers![i]!] = j.headers![i + 1]!
-          return { partition: j.partition, offset: String(j.offset), key: j.key, value: j.payload ?? "", headers }
-        })
+      const seenByKcat: Array<Rec> = (await kcatRead(cluster.bootstrap, IN.name)).map((r) => ({
+        partition: r.partition,
+        offset: String(r.offset),
+        key: r.key === null ? null : new TextDecoder().decode(r.key),
+        value: r.value === null ? "" : new TextDecoder().decode(r.value),
+        headers: r.headers
+      }))
       expect(seenByKcat.sort(byPosition)).toEqual([...consumed].sort(byPosition))
     })
 

@@ -5,19 +5,17 @@
  * SIGTERM then stops it with exit 0 and every input offset committed. Start-up refusals
  * (bad setting, missing topic, topics not co-partitioned) are checked on the same cluster.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { createServer } from "node:net"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
 import { Kafka, logLevel } from "kafkajs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
-import { type MockKafkaCluster, mockClusterAvailable, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
+import { kcatRead } from "../support/Kcat.ts"
+import { type MockKafkaCluster, mockClusterAvailable, startMockKafkaCluster, wireTestsRequired } from "../support/MockKafkaCluster.ts"
 import { countBy, finalAggregates, json, sortKeys, text } from "../support/Outputs.ts"
 import { loadExpected, loadSampleInput, sampleTimings } from "../support/Samples.ts"
 
-const execFileAsync = promisify(execFile)
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 
 const toolchain = mockClusterAvailable()
@@ -27,7 +25,7 @@ const unavailable: string | undefined = !toolchain.ok
   : kcatProbe.error !== undefined || kcatProbe.status !== 0
     ? "kcat not on PATH; install with: apt-get install -y kcat"
     : undefined
-const wireRequired = !["", "0", "false"].includes((process.env["REQUIRE_WIRE_TESTS"] ?? "").trim().toLowerCase())
+const wireRequired = wireTestsRequired()
 
 if (unavailable !== undefined && wireRequired) {
   describe("service end to end on the mock cluster", () => {
@@ -121,35 +119,6 @@ const kcatProduce = async (bootstrap: string, topicName: string, values: Readonl
   if (code !== 0) throw new Error(`kcat -P ${topicName} exited ${code}: ${stderr}`)
 }
 
-/** Every record of a topic as kcat (librdkafka) reads it, in partition/offset order. */
-const kcatRead = async (bootstrap: string, topicName: string): Promise<ReadonlyArray<ConsumedRecord>> => {
-  const { stdout } = await execFileAsync("kcat", ["-C", "-b", bootstrap, "-t", topicName, "-e", "-J", "-q"], {
-    timeout: 20_000,
-    maxBuffer: 256 * 1024 * 1024
-  })
-  const utf8 = new TextEncoder()
-  return stdout.split("\n").filter((l) => l.trim().length > 0).map((line) => {
-    const j = JSON.parse(line) as {
-      partition: number
-      offset: number
-      ts: number
-      key: string | null
-      payload: string | null
-      headers?: ReadonlyArray<string>
-    }
-    const headers: Record<string, string> = {}
-    for (let i = 0; i + 1 < (j.headers?.length ?? 0); i += 2) headers[j.headers![i]!] = j.headers![i + 1]!
-    return {
-      topic: topicName,
-      partition: j.partition,
-      offset: j.offset,
-      timestamp: j.ts,
-      key: j.key === null ? null : utf8.encode(j.key),
-      value: j.payload === null ? null : utf8.encode(j.payload),
-      headers
-    }
-  }).sort((a, b) => a.partition - b.partition || a.offset - b.offset)
-}
 
 describe.skipIf(unavailable !== undefined)(
   `service end to end on the mock cluster${unavailable !== undefined ? ` (skipped: ${unavailable})` : ""}`,

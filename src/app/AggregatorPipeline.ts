@@ -1,28 +1,14 @@
 /** The running service: the review aggregator on the kernel's stream processor. */
 import { Effect, Layer, Option } from "effect"
 import { AggregatorHandle } from "./AggregatorHandle.ts"
-import { AppConfig } from "../config/AppConfig.ts"
-import * as StreamProcessor from "../kernel/runtime/StreamProcessor.ts"
 import { ReviewAggregator } from "../review/ReviewAggregator.ts"
 
-/** How often clocks are checked (deadlines, join windows, periodic publishing). */
-export const tickIntervalMs = (config: Pick<AppConfig["Service"], "windowInactivityMs" | "timeoutMs">): number =>
-  Math.max(10, Math.min(1_000, Math.floor(Math.min(config.windowInactivityMs, config.timeoutMs) / 10)))
-
 export const runPipeline = Effect.gen(function*() {
-  const config = yield* AppConfig
   const aggregator = yield* ReviewAggregator
   // State is restored once the aggregator exists: from here on the service is ready.
   const handle = yield* Effect.serviceOption(AggregatorHandle)
   if (Option.isSome(handle)) yield* handle.value.ready(aggregator)
-  yield* StreamProcessor.run({
-    groupId: config.applicationId,
-    topics: [config.transformTopic, config.analysisTopic, config.controlTopic],
-    guarantee: config.processingGuarantee,
-    tickIntervalMs: tickIntervalMs(config),
-    handleBatch: aggregator.handleBatch,
-    tick: aggregator.tick
-  })
+  yield* Effect.scoped(aggregator.run)
 })
 
 /** Forks the pipeline for the lifetime of the layer (replay, demo, tests read its outputs meanwhile). */

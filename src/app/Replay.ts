@@ -3,7 +3,7 @@
  * the real pipeline on them and collects every output topic. Ends once every job named
  * in the control input has finished and nothing is pending, or at `maxWaitMs`.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import * as EmbeddedKafka from "../kernel/kafka/EmbeddedKafka.ts"
 import { EmbeddedBroker } from "../kernel/kafka/EmbeddedKafka.ts"
@@ -50,7 +50,9 @@ export const controlJobIds = (control: ReadonlyArray<Uint8Array>): ReadonlySet<s
   const ids = new Set<string>()
   for (const line of control) {
     const parsed = parseJsonBytes(line)
-    if (parsed.ok && isJsonObject(parsed.value) && typeof parsed.value["job_id"] === "string") ids.add(parsed.value["job_id"])
+    if (Result.isFailure(parsed)) continue
+    const json = parsed.success.value
+    if (isJsonObject(json) && typeof json["job_id"] === "string") ids.add(json["job_id"])
   }
   return ids
 }

@@ -1,10 +1,9 @@
 /**
- * One job's state: its stages, its statistics (an immutable monoid value) and the
- * per-review index it needs while running. Counts that decide the lifecycle are derived
- * from the statistics, never kept twice.
+ * One job's state: its stages, its statistics (an immutable monoid value) and its data
+ * quality. An immutable value; the per-review index lives in a store of its own.
+ * Counts that decide the lifecycle are derived from the statistics, never kept twice.
  */
 import * as OrderedStages from "../kernel/lifecycle/OrderedStages.ts"
-import type { FrozenReviews } from "./ReviewIndex.ts"
 import { Steps, type Status, type Step } from "./schema/ControlRecord.ts"
 import { JobStats } from "./stats/JobAggregate.ts"
 
@@ -30,10 +29,6 @@ export interface Job {
   /** Changed since its aggregate was last published. */
   readonly unpublished: boolean
   readonly finishedAt: number | undefined
-  /** Live review index while running (mutated in place by JobBook, see ReviewIndex). */
-  readonly reviews: Map<string, number> | undefined
-  /** Frozen review ids once finished. */
-  readonly frozen: FrozenReviews | undefined
 }
 
 const noQuality: StepQuality = { invalid: 0, duplicates: 0, firstInvalid: undefined }
@@ -48,9 +43,7 @@ export const newJob = (jobId: string, now: number, timeoutMs: number, traceparen
   quality: { transform: noQuality, analysis: noQuality },
   upstreamFailure: undefined,
   unpublished: false,
-  finishedAt: undefined,
-  reviews: new Map(),
-  frozen: undefined
+  finishedAt: undefined
 })
 
 export const usable = (job: Job, step: CountedStep): number =>

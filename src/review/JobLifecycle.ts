@@ -29,7 +29,11 @@ const countFailure = (job: Job, step: CountedStep, expected: number, runningStep
   return undefined
 }
 
-export const evaluate = (job: Job, now: number, timeoutMs: number): readonly [Job, ReadonlyArray<Decision>] => {
+/**
+ * `now` stamps what is decided; `decisionTime` (at most `now`) is how far the inputs have
+ * been read, and only it can make a deadline pass: a record not read yet is not missing.
+ */
+export const evaluate = (job: Job, now: number, timeoutMs: number, decisionTime = now): readonly [Job, ReadonlyArray<Decision>] => {
   let stages = job.stages
   const decisions: Array<Decision> = []
   const fail = (step: Step, status: "failed" | "timeout", reason: string) => {
@@ -49,7 +53,7 @@ export const evaluate = (job: Job, now: number, timeoutMs: number): readonly [Jo
     }
     if (stage === undefined) break
     if (stage === "collection") {
-      if (OrderedStages.overdue(stages, now) !== undefined) {
+      if (OrderedStages.overdue(stages, decisionTime) !== undefined) {
         fail("collection", "timeout", `no collection done message within ${timeoutMs} ms of the job's first record`)
       }
       break
@@ -70,7 +74,7 @@ export const evaluate = (job: Job, now: number, timeoutMs: number): readonly [Jo
       decisions.push({ _tag: "StepDone", step: stage })
       continue
     }
-    if (OrderedStages.overdue(stages, now) !== undefined) {
+    if (OrderedStages.overdue(stages, decisionTime) !== undefined) {
       fail(stage, "timeout", `deadline of ${timeoutMs} ms passed with ${usable(job, stage)} of ${expected} ${stage} records`)
     }
     break

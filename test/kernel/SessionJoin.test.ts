@@ -1,7 +1,29 @@
 /** The session-window join loses nothing: every side offered is joined once or comes back unmatched once. */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { SessionJoin } from "../../src/kernel/join/SessionJoin.ts"
+import { Schema } from "effect"
+import * as Join from "../../src/kernel/join/SessionJoin.ts"
+import { KeyValueStore } from "../../src/kernel/store/KeyValueStore.ts"
+import * as StoreKey from "../../src/kernel/store/StoreKey.ts"
+
+/** A join over its own store; keys `k<n>` belong to group `g<n % 4>`; `at` sets the task clock. */
+const newJoin = () => {
+  const store = new KeyValueStore(Join.spec({
+    name: "join",
+    key: StoreKey.string,
+    left: Schema.String,
+    right: Schema.String,
+    gapMs: 1_000,
+    groupOf: (k) => `g${Number(k.slice(1)) % 4}`
+  }))
+  const join = new Join.SessionJoin(store)
+  return Object.assign(join, {
+    at: (now: number) => {
+      store.now = now
+      return join
+    }
+  })
+}
 
 type Step =
   | { readonly kind: "offer"; readonly key: number; readonly side: "left" | "right"; readonly skew: number }
@@ -20,7 +42,7 @@ const steps: fc.Arbitrary<ReadonlyArray<Step>> = fc.array(
 describe("SessionJoin", () => {
   it("accounts for every side exactly once: joined, or unmatched when its window closes or its group is released", () =>
     fc.assert(fc.property(steps, (script) => {
-      const join = new SessionJoin<string, string>(1_000)
+      const join = newJoin()
       let now = 0
       let joined = 0
       let unmatched = 0
@@ -28,14 +50,14 @@ describe("SessionJoin", () => {
       for (const step of script) {
         if (step.kind === "advance") {
           now += step.ms
-          unmatched += join.expire(now).length
+          unmatched += join.at(now).expire(now).length
         } else if (step.kind === "release") {
           unmatched += join.releaseGroup(`g${step.group}`).length
         } else {
           const id = `${step.key}/${step.side}`
           if (offered.has(id)) continue // callers dedupe before joining (ReviewIndex)
           offered.add(id)
-          const result = join.offer(`k${step.key}`, `g${step.key % 4}`, step.side, id, now + step.skew, now)
+          const result = join.at(now).offer(`k${step.key}`, step.side, id, now + step.skew)
           if (result._tag === "Joined") {
             joined++
             expect(result.left.endsWith("/left") && result.right.endsWith("/right")).toBe(true)
@@ -49,14 +71,14 @@ describe("SessionJoin", () => {
     })))
 
   it("joins sides whose record timestamps are within the gap, and closes a window gap ms after its last activity", () => {
-    const join = new SessionJoin<string, string>(1_000)
-    expect(join.offer("k", "g", "left", "L", 10_000, 0)._tag).toBe("Buffered")
+    const join = newJoin()
+    expect(join.at(0).offer("k1", "left", "L", 10_000)._tag).toBe("Buffered")
     expect(join.expire(999)).toEqual([])
     expect(join.expire(1_000).map((u) => u.side)).toEqual(["left"])
-    join.offer("k", "g", "left", "L", 10_000, 2_000)
-    expect(join.offer("k", "g", "right", "R", 11_000, 2_500)).toEqual({ _tag: "Joined", left: "L", right: "R" })
-    join.offer("k2", "g", "left", "L", 10_000, 3_000)
-    const far = join.offer("k2", "g", "right", "R", 11_001, 3_000)
+    join.at(2_000).offer("k1", "left", "L", 10_000)
+    expect(join.at(2_500).offer("k1", "right", "R", 11_000)).toEqual({ _tag: "Joined", left: "L", right: "R" })
+    join.at(3_000).offer("k2", "left", "L", 10_000)
+    const far = join.offer("k2", "right", "R", 11_001)
     expect(far._tag === "Buffered" && far.expired.map((u) => u.side)).toEqual(["left"])
   })
 })

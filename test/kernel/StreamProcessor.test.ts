@@ -30,13 +30,11 @@ const processor = StreamProcessor.run({
   groupId: "g",
   topics: ["in"],
   guarantee: "at_least_once",
-  tickIntervalMs: 60_000,
   handleBatch: (batch) =>
     Effect.sync(() => {
       handled += batch.records.length
       return { records: batch.records.map((r) => ({ topic: "out", key: r.key, value: r.value })), changelog: [] }
-    }),
-  tick: Effect.succeed({ records: [], changelog: [] })
+    })
 })
 
 const produceInput = Effect.gen(function*() {

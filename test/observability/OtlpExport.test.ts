@@ -45,7 +45,7 @@ describe("OTLP export", () => {
       const traces = (otlp.bodies.get("/v1/traces") ?? []).join("\n")
       expect(traces, "no spans arrived at /v1/traces").toContain("job otlp-job")
       expect(traces).toContain("stage aggregation")
-      expect(traces).toContain("ReviewAggregator.handleBatch")
+      expect(traces).toContain("review-aggregator.batch")
     }))
 
   it.effect("is off without an endpoint", () =>

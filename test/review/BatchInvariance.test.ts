@@ -1,13 +1,13 @@
 /**
- * SPEC 5.2: "the result never depends on arrival order or on how records were batched".
- * The same records, shuffled and cut into arbitrary batches, render the same aggregate,
+ * "The result never depends on arrival order or on how records were batched": the
+ * same records, shuffled and cut into arbitrary batches, render the same aggregate,
  * including the sentiment split that needs both sides of a review.
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { renderAggregate } from "../../src/review/stats/JobAggregate.ts"
 import { bookInputs, splitAt, type BookInput } from "../support/Arbitraries.ts"
-import { newBook, ok } from "../support/Book.ts"
+import { newBook } from "../support/Book.ts"
 
 type Input = BookInput
 
@@ -18,8 +18,8 @@ const aggregateOf = (batches: ReadonlyArray<ReadonlyArray<Input>>) => {
   let now = 0
   for (const batch of batches) {
     for (const input of batch) {
-      if (input.side === "t") book.transform(ok(input.r), now, now)
-      else book.analysis(ok(input.r), now, now)
+      if (input.side === "t") book.transform(input.r)
+      else book.analysis(input.r)
     }
     book.endBatch(now++)
   }

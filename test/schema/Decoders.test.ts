@@ -2,8 +2,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
-import { decodeRecord, type Decoded } from "../../src/kernel/source/TypedSource.ts"
-import { analysisCodec, controlCodec, transformCodec } from "../../src/review/ReviewCodecs.ts"
+import { decode as decodeRecord, type Decoded } from "../../src/kernel/source/Source.ts"
+import { reviewSources } from "../../src/review/ReviewSources.ts"
+
+const sources = reviewSources({ transformTopic: "in", analysisTopic: "in", controlTopic: "in" })
+const transformCodec = sources.transform
+const analysisCodec = sources.analysis
+const controlCodec = sources.control
 
 const record = (value: string | Uint8Array | null, topic = "in"): ConsumedRecord => ({
   topic,
@@ -20,12 +25,12 @@ const one = <A>(decoded: ReadonlyArray<Decoded<A>>): Decoded<A> => {
   return decoded[0]!
 }
 const value = <A>(d: Decoded<A>): A => {
-  if (!d.ok) throw new Error(`expected success, got ${d.reason.type}: ${d.reason.message}`)
-  return d.value
+  if (d._tag === "Failure") throw new Error(`expected success, got ${d.failure.reason.type}: ${d.failure.reason.message}`)
+  return d.success.value
 }
 const failure = <A>(d: Decoded<A>) => {
-  if (d.ok) throw new Error("expected a failure")
-  return d
+  if (d._tag === "Success") throw new Error("expected a failure")
+  return d.failure
 }
 
 describe("message framing", () => {
@@ -50,12 +55,14 @@ describe("message framing", () => {
     expect(value(decoded[0]!)).toMatchObject({ job_id: "j1", review_id: "a" })
     expect(value(decoded[1]!)).toMatchObject({ job_id: "j2", review_id: "b" })
     const bad = failure(decoded[2]!)
-    expect(bad.reason).toMatchObject({ type: "schema", index: 2, jobId: "j1" })
+    expect(bad.reason).toMatchObject({ type: "schema", headers: { "dlq.job_id": "j1" } })
+    expect(bad.source.index).toBe(2)
     expect(bad.reason.message).toMatch(/^rating: /)
-    expect(bad.entityId).toBe("c")
+    expect(bad.raw?.["review_id"]).toBe("c")
     // The dead letter of an element is that element's own JSON, not the envelope.
     expect(bad.source.value).toBe(JSON.stringify({ review_id: "c", rating: "five" }))
-    expect(failure(decoded[3]!).reason).toMatchObject({ type: "schema", index: 3 })
+    expect(failure(decoded[3]!).reason).toMatchObject({ type: "schema" })
+    expect(failure(decoded[3]!).source.index).toBe(3)
   })
 
   it("accepts an analysis envelope under results", () => {

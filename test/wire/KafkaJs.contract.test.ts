@@ -315,10 +315,8 @@ describe.skipIf(realBrokers === undefined)(
             groupId,
             topics: [input],
             guarantee: "exactly_once_v2",
-            tickIntervalMs: 60_000,
-            handleBatch: (batch) =>
-              Effect.succeed({ records: batch.records.map((r) => ({ topic: output, key: null, value: r.value })), changelog: [] }),
-            tick: Effect.succeed({ records: [], changelog: [] })
+                      handleBatch: (batch) =>
+              Effect.succeed({ records: batch.records.map((r) => ({ topic: output, key: null, value: r.value })), changelog: [] })
           })
           const until = Effect.gen(function*() {
             for (;;) {

@@ -145,7 +145,17 @@ const makeSubscription = (log: Log, options: SubscribeOptions, maxBatchSize: num
   })
   return {
     batches: Stream.unfold(undefined, () => Effect.map(nextBatch, (b) => [b, undefined] as const)),
-    commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.sync(() => log.commit(options.groupId, offsets))
+    commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.sync(() => log.commit(options.groupId, offsets)),
+    progress: Effect.sync(() =>
+      options.topics.flatMap((topic) =>
+        log.create(topic, log.defaultPartitions).map((records, partition) => ({
+          topic,
+          partition,
+          highWatermark: records.length,
+          committed: log.committedOffset(options.groupId, topic, partition)
+        }))
+      )
+    )
   }
 }
 

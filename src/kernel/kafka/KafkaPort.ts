@@ -64,6 +64,19 @@ export interface Subscription {
   readonly batches: Stream.Stream<RecordBatch, KafkaError>
   /** Commits offsets for this group (next offset to read, per partition). */
   readonly commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>
+  /**
+   * For every partition this member reads: its high watermark (offset after the last
+   * record) and the group's committed offset, where the adapter can tell them cheaply.
+   * Without it, the watermarks carried by batches are all a reader knows.
+   */
+  readonly progress?: Effect.Effect<ReadonlyArray<PartitionProgress>, KafkaError> | undefined
+}
+
+export interface PartitionProgress {
+  readonly topic: string
+  readonly partition: number
+  readonly highWatermark: number
+  readonly committed: number | undefined
 }
 
 /** Producer side of one Kafka transaction; everything in it becomes visible together. */

@@ -1,6 +1,6 @@
 /**
  * Runs a stateful consumer: one consumer-group subscription to the input topics,
- * merged with a clock tick, handled strictly one event at a time. After each event its
+ * merged with a clock tick when there is clock work, handled strictly one event at a time. After each event its
  * outputs are written, then its state changes (changelog), then the input offsets are
  * committed (at_least_once); or all three in one Kafka transaction (exactly_once_v2).
  */
@@ -11,6 +11,7 @@ import {
   type KafkaError,
   type OutgoingRecord,
   type RecordBatch,
+  type Subscription,
   type TopicPartitionOffset
 } from "../kafka/KafkaPort.ts"
 
@@ -27,9 +28,13 @@ export interface ProcessorOptions {
   readonly groupId: string
   readonly topics: ReadonlyArray<string>
   readonly guarantee: Guarantee
-  readonly tickIntervalMs: number
   readonly handleBatch: (batch: RecordBatch) => Effect.Effect<StepOutput>
-  readonly tick: Effect.Effect<StepOutput>
+  /** Clock work and how often it runs; no timer at all without it. */
+  readonly tick?: {
+    readonly intervalMs: number
+    /** `progress` is the subscription's, when its adapter has it. */
+    readonly run: (progress: Subscription["progress"]) => Effect.Effect<StepOutput>
+  } | undefined
 }
 
 /**
@@ -80,7 +85,7 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
     // batch is read again after the restart.
     const handle = (event: Event) =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(event._tag === "Batch" ? options.handleBatch(event.batch) : options.tick, (output) => {
+        Effect.flatMap(event._tag === "Batch" ? options.handleBatch(event.batch) : options.tick!.run(subscription.progress), (output) => {
           const offsets = event._tag === "Batch" ? nextOffsets(event.batch) : []
           return write(output, offsets).pipe(
             Effect.tapError(logFailure),
@@ -93,9 +98,9 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
         })
       )
 
-    const events = Stream.merge(
-      Stream.map(subscription.batches, (batch): Event => ({ _tag: "Batch", batch })),
-      Stream.map(Stream.tick(options.tickIntervalMs), (): Event => ({ _tag: "Tick" }))
-    )
+    const batches = Stream.map(subscription.batches, (batch): Event => ({ _tag: "Batch", batch }))
+    const events = options.tick === undefined
+      ? batches
+      : Stream.merge(batches, Stream.map(Stream.tick(options.tick.intervalMs), (): Event => ({ _tag: "Tick" })))
     yield* Stream.runForEach(events, handle)
   })

@@ -1,19 +1,19 @@
 /**
  * Dead-letter records in the Kafka Connect convention: the original key and value bytes
- * unchanged, the reason and the source coordinates in `dlq.*` headers.
+ * unchanged, the reason and the source coordinates in `dlq.*` headers. The reason type is
+ * an open string: the kernel uses the three below, a domain adds its own (e.g. a join
+ * that found no partner) and chooses extra headers (e.g. the entity a record belonged to).
  */
 import type { ConsumedRecord, Headers, OutgoingRecord } from "../kafka/KafkaPort.ts"
 
-export const DeadLetterTypes = ["invalid_json", "schema", "join_unmatched", "late_record", "processing"] as const
-export type DeadLetterType = (typeof DeadLetterTypes)[number]
+/** Kernel reasons: undecodable bytes, a decoded value of the wrong shape, a handler that threw. */
+export const KernelDeadLetterTypes = ["invalid_json", "schema", "processing"] as const
 
 export interface DeadLetterReason {
-  readonly type: DeadLetterType
+  readonly type: string
   readonly message: string
-  /** Position of the element inside a batch envelope. */
-  readonly index?: number | undefined
-  /** The job (or other entity) the record belongs to, when it could be read. */
-  readonly jobId?: string | undefined
+  /** Extra `dlq.*` context the domain chose, e.g. `{ "dlq.job_id": "j1" }`. */
+  readonly headers?: Headers | undefined
 }
 
 /** Where a record came from; enough to build its dead letter later (e.g. when a join window closes). */
@@ -25,6 +25,7 @@ export interface SourceRef {
   readonly headers: ConsumedRecord["headers"]
   /** The bytes to dead-letter: the whole value, or one batch element's JSON. */
   readonly value: Uint8Array | string | null
+  /** Position of the element inside a batch envelope. */
   readonly index?: number | undefined
 }
 
@@ -49,8 +50,7 @@ export const deadLetter = (dlqTopic: string, source: SourceRef, reason: DeadLett
     "dlq.source.partition": String(source.partition),
     "dlq.source.offset": String(source.offset)
   }
-  const index = reason.index ?? source.index
-  if (index !== undefined) headers["dlq.source.index"] = String(index)
-  if (reason.jobId !== undefined) headers["dlq.job_id"] = reason.jobId
+  if (source.index !== undefined) headers["dlq.source.index"] = String(source.index)
+  if (reason.headers !== undefined) Object.assign(headers, reason.headers)
   return { topic: dlqTopic, key: source.key, value: source.value, headers }
 }

@@ -4,6 +4,8 @@
  * Used for the ids of a finished entity, where only membership is asked any more. Two
  * ids collide with probability ~n²/2⁶⁵ (about 3e-8 for a million ids).
  */
+import { Schema, SchemaTransformation } from "effect"
+
 const fnv1a = (s: string, seed: number): number => {
   let h = seed >>> 0
   for (let i = 0; i < s.length; i++) {
@@ -53,7 +55,27 @@ export class FingerprintSet {
     return false
   }
 
+  /** The set split into sets of at most `size` members (e.g. to fit message size limits). */
+  chunks(size: number): ReadonlyArray<FingerprintSet> {
+    const out: Array<FingerprintSet> = []
+    for (let i = 0; i < this.sorted.length; i += size) out.push(new FingerprintSet(this.sorted.slice(i, i + size)))
+    return out
+  }
+
   toBytes(): Uint8Array {
     return new Uint8Array(this.sorted.buffer, this.sorted.byteOffset, this.sorted.byteLength)
   }
 }
+
+/** A FingerprintSet in state stores; its JSON form is its bytes in base64. */
+export const FingerprintSetSchema = Schema.declare((u: unknown): u is FingerprintSet => u instanceof FingerprintSet, {
+  expected: "FingerprintSet",
+  toCodecJson: () =>
+    Schema.link<FingerprintSet>()(
+      Schema.String,
+      SchemaTransformation.transform<FingerprintSet, string>({
+        decode: (base64) => FingerprintSet.fromBytes(Buffer.from(base64, "base64")),
+        encode: (set) => Buffer.from(set.toBytes()).toString("base64")
+      })
+    )
+})

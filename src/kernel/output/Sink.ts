@@ -1,0 +1,27 @@
+/**
+ * A typed output: a topic, the Schema its values are encoded with, and how a value is
+ * keyed. Handlers publish typed values; the Sink turns them into records, so no output
+ * is encoded by hand and none can leave in a shape its Schema does not allow.
+ */
+import { Schema } from "effect"
+import type { Headers, OutgoingRecord } from "../kafka/KafkaPort.ts"
+
+export interface Sink<A> {
+  readonly topic: string
+  readonly record: (value: A, headers?: Headers) => OutgoingRecord
+}
+
+export interface SinkOptions<A> {
+  readonly topic: string
+  readonly schema: Schema.Codec<A, any>
+  readonly key: (value: A) => string | null
+}
+
+export const make = <A>(options: SinkOptions<A>): Sink<A> => {
+  // Encoding validates: an output that breaks its own Schema is a bug, and throws.
+  const encode = Schema.encodeSync(Schema.toCodecJson(options.schema))
+  return {
+    topic: options.topic,
+    record: (value, headers) => ({ topic: options.topic, key: options.key(value), value: JSON.stringify(encode(value)), headers })
+  }
+}

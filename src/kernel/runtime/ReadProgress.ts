@@ -1,0 +1,73 @@
+/**
+ * How far the task has read, for decisions taken from the absence of records (a window
+ * closing, a deadline passing). Every tick sets a barrier: the high watermarks known at
+ * that moment. Once every partition has been read up to a barrier, everything that
+ * stood in Kafka at that tick has been handled, so a decision that fell due then may be
+ * taken. `decisionTime` is the time of the latest barrier passed: behind, restoring or
+ * cut off from the broker, it stands still, and such decisions wait.
+ */
+import type { PartitionProgress, RecordBatch } from "../kafka/KafkaPort.ts"
+
+interface Barrier {
+  readonly time: number
+  readonly watermarks: ReadonlyMap<string, number>
+}
+
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export class ReadProgress {
+  /** Next offset to read and last known high watermark, per topic-partition. */
+  private readonly position = new Map<string, number>()
+  private readonly watermark = new Map<string, number>()
+  private readonly barriers: Array<Barrier> = []
+  private passed: number
+
+  constructor(startedAt: number) {
+    // Nothing is known to be unread before the first fetch; the first tick sets the first real barrier.
+    this.passed = startedAt
+  }
+
+  /** Records what a handled batch tells: where reading continues and what the partition held. */
+  handled(batch: RecordBatch): void {
+    const key = partitionKey(batch.topic, batch.partition)
+    const last = batch.records[batch.records.length - 1]
+    if (last !== undefined) this.position.set(key, last.offset + 1)
+    if (batch.highWatermark !== undefined) this.watermark.set(key, Math.max(batch.highWatermark, this.watermark.get(key) ?? 0))
+  }
+
+  /**
+   * What the broker says of every partition, not only those a batch came from. A
+   * partition's committed offset stands for its position until a batch of it is handled
+   * (a fetched batch may still wait unhandled, so fetch positions are never used).
+   */
+  observed(partitions: ReadonlyArray<PartitionProgress>): void {
+    for (const p of partitions) {
+      const key = partitionKey(p.topic, p.partition)
+      if (p.highWatermark > (this.watermark.get(key) ?? 0)) this.watermark.set(key, p.highWatermark)
+      if (p.committed !== undefined && p.committed > (this.position.get(key) ?? 0)) this.position.set(key, p.committed)
+    }
+  }
+
+  /** A tick at `now`: sets a barrier at the known watermarks and passes every barrier already reached. */
+  tick(now: number): number {
+    this.barriers.push({ time: now, watermarks: new Map(this.watermark) })
+    while (this.barriers.length > 0 && this.reached(this.barriers[0]!)) this.passed = this.barriers.shift()!.time
+    return this.passed
+  }
+
+  /** The latest time at which everything then in the task's partitions had been read. */
+  get decisionTime(): number {
+    return this.passed
+  }
+
+  /** Whether every partition is read up to its last known high watermark. */
+  get caughtUp(): boolean {
+    for (const [key, hw] of this.watermark) if ((this.position.get(key) ?? 0) < hw) return false
+    return true
+  }
+
+  private reached(barrier: Barrier): boolean {
+    for (const [key, hw] of barrier.watermarks) if ((this.position.get(key) ?? 0) < hw) return false
+    return true
+  }
+}

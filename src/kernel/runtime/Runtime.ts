@@ -1,0 +1,134 @@
+/**
+ * The task runtime: restores a task's stores from their changelogs, then runs it on
+ * the stream processor (group membership, outputs -> changelog -> offsets or one
+ * transaction, one retry policy). Records go to the task of their partition (or the
+ * single task); each event's outputs and changelog come from the task's buffers.
+ */
+import { Clock, Effect } from "effect"
+import type { Scope } from "effect"
+import type { KafkaClient, KafkaError, RecordBatch, Subscription } from "../kafka/KafkaPort.ts"
+import * as StreamProcessor from "./StreamProcessor.ts"
+import { changelogTopic } from "../store/StoreSpec.ts"
+import type { TaskDefinition } from "./Task.ts"
+import { TaskInstance, type EventOutput } from "./TaskInstance.ts"
+import { ChangelogBacklog, restoreTask, type RestoreReport } from "./TaskRestore.ts"
+import { ReadProgress } from "./ReadProgress.ts"
+
+export type Guarantee = StreamProcessor.Guarantee
+
+export interface RuntimeSettings {
+  /** Consumer group id and prefix of changelog topics. */
+  readonly applicationId: string
+  readonly dlqTopic: string
+  readonly guarantee: Guarantee
+}
+
+/** What one handled event produced, for the application's own observers (metrics, tracing, logs). */
+export interface HandledEvent<E> extends EventOutput<E> {
+  readonly batch: RecordBatch | undefined
+  readonly now: number
+  readonly task: TaskInstance<E>
+}
+
+export interface RuntimeOptions<E> extends RuntimeSettings {
+  readonly task: TaskDefinition<E>
+  /** Runs after each event is handled, before it is written (inside the batch span). */
+  readonly observe?: ((event: HandledEvent<E>) => Effect.Effect<void>) | undefined
+  /** Runs once the stores are restored and before the first record is read. */
+  readonly onRestored?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
+}
+
+/** The live tasks of a runtime (for readers such as the HTTP surface). */
+export interface Tasks<E> {
+  readonly all: () => ReadonlyArray<TaskInstance<E>>
+}
+
+const reportRestore = (task: string, taskId: number, report: RestoreReport) =>
+  Effect.gen(function*() {
+    for (const problem of report.problems) yield* Effect.logWarning(`restore of task ${task}/${taskId}: skipped ${problem}`)
+    if (report.skipped > report.problems.length) {
+      yield* Effect.logWarning(`restore of task ${task}/${taskId}: ${report.skipped - report.problems.length} more records skipped`)
+    }
+    yield* Effect.logInfo(`restored task ${task}/${taskId} from ${report.records} changelog records`)
+  })
+
+/** Builds the tasks (restoring their state) and returns how to reach them; then `run` consumes. */
+export const make = <E>(options: RuntimeOptions<E>) =>
+  Effect.gen(function*() {
+    const { task: definition } = options
+    const tasks = new Map<number, TaskInstance<E>>()
+    const backlog = yield* ChangelogBacklog.read(
+      definition.stores.filter((s) => s.logged !== false).map((s) => changelogTopic(options.applicationId, s))
+    )
+
+    const create = (taskId: number) =>
+      Effect.gen(function*() {
+        const task = new TaskInstance(definition, taskId, options)
+        const report = restoreTask(task, backlog, definition.partitioning === "single" ? undefined : taskId, yield* Clock.currentTimeMillis)
+        yield* reportRestore(definition.name, taskId, report)
+        tasks.set(taskId, task)
+        return task
+      })
+    // A single task exists from the start; partition tasks appear with their first record.
+    if (definition.partitioning === "single") yield* create(0)
+    const taskFor = (partition: number) => {
+      const id = definition.partitioning === "single" ? 0 : partition
+      const existing = tasks.get(id)
+      return existing !== undefined ? Effect.succeed(existing) : create(id)
+    }
+
+    const progress = new ReadProgress(yield* Clock.currentTimeMillis)
+    const observe = (event: HandledEvent<E>) => (options.observe === undefined ? Effect.void : options.observe(event))
+
+    const handleBatch = (batch: RecordBatch) =>
+      Effect.gen(function*() {
+        const task = yield* taskFor(batch.partition)
+        const now = yield* Clock.currentTimeMillis
+        task.setTime(now, progress.decisionTime)
+        for (const record of batch.records) task.process(record)
+        progress.handled(batch)
+        task.run(task.handlers.endBatch)
+        const output = task.drain()
+        yield* observe({ ...output, batch, now, task })
+        return { records: output.records, changelog: output.changelog }
+      }).pipe(Effect.withSpan(`${definition.name}.batch`, {
+        attributes: {
+          "messaging.system": "kafka",
+          "messaging.destination.name": batch.topic,
+          "messaging.destination.partition.id": String(batch.partition),
+          "messaging.batch.message_count": batch.records.length
+        }
+      }))
+
+    const punctuate = (readProgress: Subscription["progress"]) => Effect.gen(function*() {
+      // Progress that cannot be read now (broker unreachable) leaves decisions where they are.
+      if (readProgress !== undefined) {
+        const partitions = yield* Effect.option(readProgress)
+        if (partitions._tag === "None") return { records: [], changelog: [] }
+        progress.observed(partitions.value)
+      }
+      const now = yield* Clock.currentTimeMillis
+      const decisionTime = progress.tick(now)
+      const records = []
+      const changelog = []
+      for (const task of tasks.values()) {
+        task.setTime(now, decisionTime)
+        task.run(task.handlers.punctuate)
+        const output = task.drain()
+        yield* observe({ ...output, batch: undefined, now, task })
+        records.push(...output.records)
+        changelog.push(...output.changelog)
+      }
+      return { records, changelog }
+    })
+
+    const run: Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> = StreamProcessor.run({
+      groupId: options.applicationId,
+      topics: definition.topics,
+      guarantee: options.guarantee,
+      handleBatch,
+      tick: definition.punctuateEveryMs === undefined ? undefined : { intervalMs: definition.punctuateEveryMs, run: punctuate }
+    })
+    if (options.onRestored !== undefined) yield* options.onRestored([...tasks.values()])
+    return { run, tasks: { all: () => [...tasks.values()] } satisfies Tasks<E> }
+  })

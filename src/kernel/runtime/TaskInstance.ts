@@ -1,0 +1,160 @@
+/**
+ * A live task: its store shards, its handlers, and the buffers of the event being
+ * handled. It gives each record all-or-nothing semantics (store undo logs plus
+ * per-record output buffers) and turns a finished event into what to write:
+ * outputs, then one changelog record per changed key.
+ */
+import type { ConsumedRecord, Headers, OutgoingRecord } from "../kafka/KafkaPort.ts"
+import { deadLetter, sourceRefOf, type DeadLetterReason, type SourceRef } from "../source/DeadLetter.ts"
+import { KeyValueStore } from "../store/KeyValueStore.ts"
+import { changelogTopic, type StoreSpec } from "../store/StoreSpec.ts"
+import type { TaskContext, TaskDefinition, TaskHandlers, TaskStores } from "./Task.ts"
+
+export interface EventOutput<E> {
+  readonly records: ReadonlyArray<OutgoingRecord>
+  readonly changelog: ReadonlyArray<OutgoingRecord>
+  readonly events: ReadonlyArray<E>
+}
+
+/** How a store's changelog is addressed: topic, key prefix when the topic is shared. */
+interface LoggedStore {
+  readonly store: KeyValueStore<any, any>
+  readonly topic: string
+  readonly prefix: string
+}
+
+export const describeFailure = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+export class TaskInstance<E> {
+  readonly stores: ReadonlyArray<KeyValueStore<any, any>>
+  private readonly bySpec = new Map<StoreSpec<any, any>, KeyValueStore<any, any>>()
+  private readonly logged: ReadonlyArray<LoggedStore>
+  readonly handlers: TaskHandlers<E>
+  private records: Array<OutgoingRecord> = []
+  private events: Array<E> = []
+  private recordOut: Array<OutgoingRecord> = []
+  private recordEvents: Array<E> = []
+  private now = 0
+  private decisionTime = 0
+  private readonly context: TaskContext<E>
+  /** `perPartition` tasks write partition = task id; a single task lets the key choose. */
+  private readonly changelogPartition: number | undefined
+
+  constructor(
+    definition: TaskDefinition<E>,
+    readonly taskId: number,
+    private readonly settings: { readonly applicationId: string; readonly dlqTopic: string }
+  ) {
+    const stores = definition.stores.map((spec) => {
+      const store = new KeyValueStore(spec)
+      this.bySpec.set(spec, store)
+      return store
+    })
+    this.stores = stores
+    const topicUsers = new Map<string, number>()
+    for (const spec of definition.stores) {
+      if (spec.logged === false) continue
+      const topic = changelogTopic(settings.applicationId, spec)
+      topicUsers.set(topic, (topicUsers.get(topic) ?? 0) + 1)
+    }
+    this.logged = stores.filter((s) => s.spec.logged !== false).map((store) => {
+      const topic = changelogTopic(settings.applicationId, store.spec)
+      return { store, topic, prefix: topicUsers.get(topic)! > 1 ? `${store.spec.name}|` : "" }
+    })
+    const access: TaskStores = {
+      get: <K, V>(spec: StoreSpec<K, V>) => {
+        const store = this.bySpec.get(spec)
+        if (store === undefined) throw new Error(`store "${spec.name}" is not declared by task "${definition.name}"`)
+        return store as KeyValueStore<K, V>
+      }
+    }
+    this.changelogPartition = definition.partitioning === "perPartition" ? taskId : undefined
+    const self = this
+    this.context = {
+      taskId,
+      get now() {
+        return self.now
+      },
+      get decisionTime() {
+        return self.decisionTime
+      },
+      publish: (sink, value, headers) => void this.recordOut.push(sink.record(value, headers)),
+      emit: (record) => void this.recordOut.push(record),
+      deadLetter: (source, reason, context) => void this.recordOut.push(this.deadLetterRecord(source, reason, context)),
+      event: (event) => void this.recordEvents.push(event)
+    }
+    this.handlers = definition.make(access, taskId)
+  }
+
+  /** The changelog topics this task's stores write, with the key prefix of each store. */
+  get changelogs(): ReadonlyArray<LoggedStore> {
+    return this.logged
+  }
+
+  /** Sets the clock for the next event; `decisionTime` defaults to `now` (nothing unread). */
+  setTime(now: number, decisionTime = now): void {
+    this.now = now
+    this.decisionTime = decisionTime
+    for (const store of this.stores) store.now = now
+  }
+
+  /** Handles one record all-or-nothing; a handler that throws leaves a `processing` dead letter instead. */
+  process(record: ConsumedRecord): void {
+    this.atomically(
+      (ctx) => this.handlers.process(record, ctx),
+      (cause) => [this.deadLetterRecord(sourceRefOf(record), {
+        type: "processing",
+        message: `unexpected failure while handling the record: ${describeFailure(cause)}`
+      })]
+    )
+  }
+
+  /**
+   * Batch end and punctuation are all-or-nothing too, but there is no record to
+   * dead-letter: a failure there is a bug that stops the runtime (and the task restarts
+   * from its changelog), never half-applied state.
+   */
+  run(work: ((ctx: TaskContext<E>) => void) | undefined): void {
+    if (work === undefined) return
+    this.atomically(work, (cause) => {
+      throw cause
+    })
+  }
+
+  /** What the event produced: outputs, then the changelog of every store changed since the last flush. */
+  drain(): EventOutput<E> {
+    const changelog: Array<OutgoingRecord> = []
+    for (const { store, topic, prefix } of this.logged) {
+      for (const entry of store.flush()) {
+        changelog.push({ topic, key: prefix + entry.key, value: entry.value, partition: this.changelogPartition })
+      }
+    }
+    for (const store of this.stores) if (store.spec.logged === false) store.flush()
+    const out = { records: this.records, changelog, events: this.events }
+    this.records = []
+    this.events = []
+    return out
+  }
+
+  private atomically(work: (ctx: TaskContext<E>) => void, onFailure: (cause: unknown) => ReadonlyArray<OutgoingRecord>): void {
+    for (const store of this.stores) store.begin()
+    this.recordOut = []
+    this.recordEvents = []
+    try {
+      work(this.context)
+    } catch (cause) {
+      for (const store of this.stores) store.rollback()
+      this.recordOut = []
+      this.recordEvents = []
+      this.records.push(...onFailure(cause))
+      return
+    }
+    for (const store of this.stores) store.commit()
+    for (const r of this.recordOut) this.records.push(r)
+    for (const e of this.recordEvents) this.events.push(e)
+  }
+
+  private deadLetterRecord(source: SourceRef, reason: DeadLetterReason, context?: Headers): OutgoingRecord {
+    return deadLetter(this.settings.dlqTopic, source, reason, context)
+  }
+}

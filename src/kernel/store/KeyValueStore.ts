@@ -1,0 +1,252 @@
+/**
+ * One shard of a typed key-value store, owned by one task. It is mutable (copying a map
+ * of immutable values on every batch would cost more than the work), and everything
+ * else follows from who may touch it:
+ * - the task's handlers read and write it while they handle a record; every change of
+ *   one record is undone if the handler fails part-way (`begin`/`commit`/`rollback`);
+ * - the runtime `flush`es it once per batch: one changelog entry per key changed since
+ *   the last flush, nothing for a key that was put and deleted in between (write cache);
+ * - readers outside the task (HTTP) get `snapshot()`s, never the live maps.
+ */
+import { Result } from "effect"
+import type { StoreKey } from "./StoreKey.ts"
+import type { StoreSpec } from "./StoreSpec.ts"
+import * as ValueCodec from "./ValueCodec.ts"
+
+interface Slot<K, V> {
+  readonly key: K
+  readonly value: V
+  readonly writtenAt: number
+}
+
+/** A changelog entry: key text and value text, `null` deleting the key. */
+export interface ChangelogEntry {
+  readonly key: string
+  readonly value: string | null
+}
+
+export class KeyValueStore<K, V> {
+  private readonly data = new Map<string, Slot<K, V>>()
+  private readonly groups: Map<string, Set<string>> | undefined
+  /** Keys changed since the last flush, each with whether it existed at that flush. */
+  private readonly dirty = new Map<string, boolean>()
+  /** Whether a record is being handled (its changes can be undone). */
+  private recording = false
+  /** The slot each key touched by the record had before it, and keys it made dirty (allocated on first touch). */
+  private undo: Map<string, Slot<K, V> | undefined> | undefined
+  private undoDirty: Array<string> | undefined
+  private readonly keyCodec: StoreKey<K>
+  private readonly valueCodec: ValueCodec.ValueCodec<V>
+  /** The task's clock, set by the runtime before each event (for retention). */
+  now = 0
+
+  constructor(readonly spec: StoreSpec<K, V>) {
+    this.keyCodec = spec.key
+    this.valueCodec = ValueCodec.make(spec)
+    this.groups = spec.groupOf === undefined ? undefined : new Map()
+  }
+
+  get size(): number {
+    return this.data.size
+  }
+
+  get(key: K): V | undefined {
+    return this.data.get(this.keyCodec.encode(key))?.value
+  }
+
+  has(key: K): boolean {
+    return this.data.has(this.keyCodec.encode(key))
+  }
+
+  put(key: K, value: V): void {
+    const text = this.keyCodec.encode(key)
+    this.touch(text)
+    this.write(text, { key, value, writtenAt: this.now })
+  }
+
+  /** Removes the key; true if it was there. */
+  delete(key: K): boolean {
+    const text = this.keyCodec.encode(key)
+    if (!this.data.has(text)) return false
+    this.touch(text)
+    this.erase(text)
+    return true
+  }
+
+  *entries(): IterableIterator<readonly [K, V]> {
+    for (const slot of this.data.values()) yield [slot.key, slot.value]
+  }
+
+  *values(): IterableIterator<V> {
+    for (const slot of this.data.values()) yield slot.value
+  }
+
+  /** Entries of one group (see `StoreSpec.groupOf`). */
+  *group(group: string): IterableIterator<readonly [K, V]> {
+    for (const text of [...(this.groups?.get(group) ?? [])]) {
+      const slot = this.data.get(text)
+      if (slot !== undefined) yield [slot.key, slot.value]
+    }
+  }
+
+  groupSize(group: string): number {
+    return this.groups?.get(group)?.size ?? 0
+  }
+
+  /** Deletes every entry of a group and returns them. */
+  deleteGroup(group: string): ReadonlyArray<readonly [K, V]> {
+    const out = [...this.group(group)]
+    for (const [key] of out) this.delete(key)
+    return out
+  }
+
+  /**
+   * Removes and returns the entries whose retention has run out at `now`. Entries are
+   * kept in order of last write, so this stops at the first one still alive.
+   */
+  expire(now: number): ReadonlyArray<readonly [K, V]> {
+    const ttl = this.spec.ttl?.ms
+    if (ttl === undefined) return []
+    const out: Array<readonly [K, V]> = []
+    for (const [text, slot] of this.data) {
+      if (slot.writtenAt + ttl > now) break
+      this.touch(text)
+      this.erase(text)
+      out.push([slot.key, slot.value])
+    }
+    return out
+  }
+
+  /** An immutable copy for readers outside the task. */
+  snapshot(): ReadonlyMap<K, V> {
+    const out = new Map<K, V>()
+    for (const slot of this.data.values()) out.set(slot.key, slot.value)
+    return out
+  }
+
+  // ---- used by the runtime ------------------------------------------------
+
+  /** Starts recording the changes of one record. */
+  begin(): void {
+    this.recording = true
+  }
+
+  commit(): void {
+    this.recording = false
+    this.undo = undefined
+    this.undoDirty = undefined
+  }
+
+  /** Puts back every key the record touched, as it was before the record. */
+  rollback(): void {
+    const undo = this.undo
+    const undoDirty = this.undoDirty
+    this.commit()
+    if (undo === undefined) return
+    for (const [text, slot] of undo) {
+      if (slot === undefined) this.erase(text)
+      else this.write(text, slot)
+    }
+    for (const text of undoDirty ?? []) this.dirty.delete(text)
+    // Re-inserted slots moved to the end; retention needs order of last write back.
+    if (this.spec.ttl !== undefined) this.reorderByWriteTime()
+  }
+
+  /** Changelog entries for every key changed since the last flush (one per key), then forgets them. */
+  flush(): ReadonlyArray<ChangelogEntry> {
+    const out: Array<ChangelogEntry> = []
+    if (this.spec.logged !== false) {
+      for (const [text, existedBefore] of this.dirty) {
+        const slot = this.data.get(text)
+        if (slot !== undefined) out.push({ key: text, value: this.valueCodec.encode(slot.value, slot.writtenAt) })
+        else if (existedBefore) out.push({ key: text, value: null })
+      }
+    }
+    this.dirty.clear()
+    return out
+  }
+
+  /** Number of keys changed since the last flush. */
+  get pendingChanges(): number {
+    return this.dirty.size
+  }
+
+  /** Applies one changelog entry at restore; a key or value that does not decode is reported, not applied. */
+  restore(entry: ChangelogEntry): Result.Result<void, string> {
+    if (entry.value === null) {
+      this.erase(entry.key)
+      return Result.void
+    }
+    const key = this.keyCodec.decode(entry.key)
+    if (Result.isFailure(key)) return Result.fail(`key ${JSON.stringify(entry.key)}: ${key.failure}`)
+    const value = this.valueCodec.decode(entry.value)
+    if (Result.isFailure(value)) return Result.fail(`value of key ${JSON.stringify(entry.key)}: ${value.failure}`)
+    this.erase(entry.key)
+    this.write(entry.key, { key: key.success, value: value.success.value, writtenAt: value.success.writtenAt })
+    return Result.void
+  }
+
+  /** After restore: entries in order of last write; with `restartOnRestore`, their clocks restart at `now`. */
+  restored(now: number): void {
+    if (this.spec.ttl === undefined) return
+    if (this.spec.ttl.restartOnRestore === true) {
+      for (const [text, slot] of this.data) if (slot.writtenAt < now) this.data.set(text, { ...slot, writtenAt: now })
+    }
+    this.reorderByWriteTime()
+  }
+
+  /** Drops everything (a revoked shard), without changelog entries. */
+  clear(): void {
+    this.data.clear()
+    this.groups?.clear()
+    this.dirty.clear()
+    this.commit()
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  private touch(text: string): void {
+    if (this.recording) {
+      this.undo ??= new Map()
+      if (!this.undo.has(text)) this.undo.set(text, this.data.get(text))
+    }
+    if (!this.dirty.has(text)) {
+      this.dirty.set(text, this.data.has(text))
+      if (this.recording) (this.undoDirty ??= []).push(text)
+    }
+  }
+
+  private write(text: string, slot: Slot<K, V>): void {
+    // With retention, a write moves the key to the end (order of last write).
+    if (this.spec.ttl !== undefined) this.data.delete(text)
+    else if (this.data.has(text)) {
+      this.data.set(text, slot)
+      return
+    }
+    this.data.set(text, slot)
+    if (this.groups !== undefined) {
+      const group = this.spec.groupOf!(slot.key)
+      let members = this.groups.get(group)
+      if (members === undefined) this.groups.set(group, members = new Set())
+      members.add(text)
+    }
+  }
+
+  private erase(text: string): void {
+    const slot = this.data.get(text)
+    if (slot === undefined) return
+    this.data.delete(text)
+    if (this.groups !== undefined) {
+      const group = this.spec.groupOf!(slot.key)
+      const members = this.groups.get(group)
+      members?.delete(text)
+      if (members?.size === 0) this.groups.delete(group)
+    }
+  }
+
+  private reorderByWriteTime(): void {
+    const slots = [...this.data].sort(([, a], [, b]) => a.writtenAt - b.writtenAt)
+    this.data.clear()
+    for (const [text, slot] of slots) this.data.set(text, slot)
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * What a state store is: a name, key and value codecs, the format version of its
+ * changelog values, and optional retention. Specs are plain values; the runtime builds
+ * one store shard per task from them and restores it from the store's changelog.
+ */
+import type { Schema } from "effect"
+import type { StoreKey } from "./StoreKey.ts"
+
+export interface StoreSpec<K, V> {
+  /** Unique within an application; names the changelog `<APPLICATION_ID>-<changelog ?? name>-changelog`. */
+  readonly name: string
+  readonly key: StoreKey<K>
+  /** Schema of the values; their JSON form (Schema.toCodecJson) is what the changelog holds. */
+  readonly value: Schema.Codec<V, any>
+  /** Format version written with every value; a value of another version is reported at restore and skipped. */
+  readonly version?: number | undefined
+  /**
+   * Shares one changelog topic between several stores of a task (their keys are then
+   * prefixed `<name>|`). Default: the store's own topic.
+   */
+  readonly changelog?: string | undefined
+  /** False for scratch state that lives only within a batch: no changelog, nothing restored. */
+  readonly logged?: boolean | undefined
+  /**
+   * Entries expire `ms` after their last write (`expire` removes them). With
+   * `restartOnRestore`, the clock of every restored entry restarts when the store is
+   * restored (downtime does not count as inactivity).
+   */
+  readonly ttl?: { readonly ms: number; readonly restartOnRestore?: boolean | undefined } | undefined
+  /** Groups keys (e.g. by the entity they belong to) so a group can be listed or dropped at once. */
+  readonly groupOf?: ((key: K) => string) | undefined
+}
+
+export const make = <K, V>(spec: StoreSpec<K, V>): StoreSpec<K, V> => spec
+
+export const changelogTopic = (applicationId: string, spec: StoreSpec<any, any>): string =>
+  `${applicationId}-${spec.changelog ?? spec.name}-changelog`

@@ -1,0 +1,72 @@
+/**
+ * The review task's state stores. All of them share the changelog topic
+ * `<APPLICATION_ID>-job-state-changelog` (keys prefixed by store name):
+ *   job      job id -> the job (lifecycle, statistics, quality)
+ *   review   [job, review] -> index flags while the job runs (dedupe, join split, quality)
+ *   join     [job, review] -> a side waiting for its partner (retention: the join gap)
+ *   frozen   [job, side, chunk] -> fingerprints of a finished job's counted review ids
+ * and `batch-stats`, scratch state of one batch (per-job statistics still to fold in).
+ */
+import { Schema } from "effect"
+import * as SessionJoin from "../../kernel/join/SessionJoin.ts"
+import type { KeyValueStore } from "../../kernel/store/KeyValueStore.ts"
+import * as StoreKey from "../../kernel/store/StoreKey.ts"
+import type { StoreSpec } from "../../kernel/store/StoreSpec.ts"
+import { FingerprintSetSchema, type FingerprintSet } from "../../kernel/state/FingerprintSet.ts"
+import { SourceRefSchema } from "../../kernel/source/SourceRefSchema.ts"
+import type { SourceRef } from "../../kernel/source/DeadLetter.ts"
+import type { CountedStep, Job } from "../Job.ts"
+import type { AnalysisRecord } from "../schema/AnalysisRecord.ts"
+import type { TransformReview } from "../schema/TransformRecord.ts"
+import type { JobStats } from "../stats/JobAggregate.ts"
+import { AnalysisStored, JobSchema, JobStatsSchema, TransformStored } from "./JobStateSchema.ts"
+
+export const CHANGELOG = "job-state"
+
+/** A decoded record held in state, with where it came from (to dead-letter it later). */
+export interface Held<V> {
+  readonly value: V
+  readonly source: SourceRef
+}
+export type Left = Held<TransformReview>
+export type Right = Held<AnalysisRecord>
+
+const held = <V>(value: Schema.Codec<V, any>): Schema.Codec<Held<V>, any> =>
+  Schema.Struct({ value, source: SourceRefSchema }) as unknown as Schema.Codec<Held<V>, any>
+
+export type ReviewKey = StoreKey.StringTuple<2>
+export type FrozenKey = readonly [jobId: string, side: CountedStep, chunk: string]
+
+const byJob = (key: { readonly 0: string }) => key[0]
+
+export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number }) => ({
+  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema } satisfies StoreSpec<string, Job>,
+  reviews: { name: "review", changelog: CHANGELOG, key: StoreKey.strings(2), value: Schema.Number, groupOf: byJob } satisfies StoreSpec<ReviewKey, number>,
+  joins: SessionJoin.spec<ReviewKey, Left, Right>({
+    name: "join",
+    changelog: CHANGELOG,
+    key: StoreKey.strings(2),
+    left: held(TransformStored),
+    right: held(AnalysisStored),
+    gapMs: settings.windowInactivityMs,
+    groupOf: byJob
+  }),
+  frozen: {
+    name: "frozen",
+    changelog: CHANGELOG,
+    key: StoreKey.strings(3) as unknown as StoreKey.StoreKey<FrozenKey>,
+    value: FingerprintSetSchema,
+    groupOf: byJob
+  } satisfies StoreSpec<FrozenKey, FingerprintSet>,
+  batchStats: { name: "batch-stats", key: StoreKey.string, value: JobStatsSchema, logged: false } satisfies StoreSpec<string, JobStats>
+})
+
+export type ReviewStoreSpecs = ReturnType<typeof reviewStoreSpecs>
+
+export interface ReviewStores {
+  readonly jobs: KeyValueStore<string, Job>
+  readonly reviews: KeyValueStore<ReviewKey, number>
+  readonly joins: KeyValueStore<ReviewKey, SessionJoin.Buffered<Left, Right>>
+  readonly frozen: KeyValueStore<FrozenKey, FingerprintSet>
+  readonly batchStats: KeyValueStore<string, JobStats>
+}

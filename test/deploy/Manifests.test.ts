@@ -6,9 +6,9 @@
  * collector with a health check. Rendering is test/support/Kustomize.ts, checked against
  * an installed kustomize where there is one.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { type Config, ConfigProvider, Effect } from "effect"
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -42,6 +42,7 @@ const custom = {
   DLQ_TOPIC: "dlq-v2"
 }
 const customDir = k8sWithSettings(custom)
+afterAll(() => rmSync(customDir, { recursive: true, force: true }))
 
 const rendered = {
   base: render(join(root, "k8s/base")),
@@ -102,11 +103,22 @@ const byIdentity = (resources: Array<Resource>) =>
   })
 
 describe("test/support/Kustomize.ts", () => {
-  const dirs = [...kustomizations.map((k) => join(root, k)), join(customDir, "base"), join(customDir, "overlays/exactly-once")]
-  it.each(dirs)("renders %s as the installed kustomize does", (dir, ctx) => {
+  const dirs = [
+    ...kustomizations.map((k) => [k, join(root, k)] as const),
+    ["k8s/base with custom settings", join(customDir, "base")] as const,
+    ["k8s/overlays/exactly-once with custom settings", join(customDir, "overlays/exactly-once")] as const
+  ]
+  it.for(dirs)("renders %s as the installed kustomize does", ([, dir], ctx) => {
     const installed = renderInstalled(dir)
     if (installed === undefined) return ctx.skip("no kustomize or kubectl on the PATH: the manifest checks rely on test/support/Kustomize.ts alone")
     expect(byIdentity(render(dir)), `test/support/Kustomize.ts vs ${installed.tool}`).toEqual(byIdentity(installed.resources))
+  })
+
+  it("refuses a kustomize feature it does not implement rather than ignoring it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kustomization-"))
+    writeFileSync(join(dir, "kustomization.yaml"), "resources: []\nimages: [{ name: app, newTag: v2 }]\n")
+    expect(() => render(dir)).toThrow(/'images' is not supported/)
+    rmSync(dir, { recursive: true })
   })
 })
 
@@ -177,7 +189,7 @@ describe("k8s manifests", () => {
     expect(pod.volumes.find((v: any) => v.name === tmp.name)?.emptyDir, "/tmp is an emptyDir").toBeDefined()
   })
 
-  it.each(serviceRenders)("%s: probes are /healthz and /readyz on HTTP_PORT", (_, resources) =>
+  it.effect.each(serviceRenders)("%s: probes are /healthz and /readyz on HTTP_PORT", ([, resources]) =>
     Effect.gen(function*() {
       const app = yield* load(AppSettings, environment(resources))
       const container = appContainer(resources)
@@ -196,7 +208,7 @@ describe("k8s manifests", () => {
       expect(typeof target === "number" ? target : container.ports.find((p: any) => p.name === target)?.containerPort).toBe(app.httpPort)
     }))
 
-  it.each(serviceRenders)("%s: sets only settings the service reads, with values it accepts", (_, resources) =>
+  it.effect.each(serviceRenders)("%s: sets only settings the service reads, with values it accepts", ([, resources]) =>
     Effect.gen(function*() {
       const known = knownSettings()
       const settings = settingsOf(resources)
@@ -221,7 +233,7 @@ describe("k8s manifests", () => {
       expect(caVolume.secret.items?.map((i: any) => i.path) ?? ["ca.crt"], "the CA Secret's key is at that path").toContain(file)
     }))
 
-  it.each(serviceRenders)("%s: topics and ACLs follow APPLICATION_ID and the topic settings", (_, resources) =>
+  it.effect.each(serviceRenders)("%s: topics and ACLs follow APPLICATION_ID and the topic settings", ([, resources]) =>
     Effect.gen(function*() {
       const app = yield* load(AppSettings, environment(resources))
       const kafka = yield* load(KafkaSettings, environment(resources))

@@ -77,12 +77,17 @@ const settingsOf = (resources: Array<Resource>) => one(resources, "ConfigMap", "
 const load = <A>(config: Config.Config<A>, env: Record<string, string>) =>
   Effect.provideService(Effect.gen(function*() { return yield* config }), ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env))
 
+/** Stands in for the mounted CA Secret. */
+const caDir = mkdtempSync(join(tmpdir(), "ca-"))
+afterAll(() => rmSync(caDir, { recursive: true, force: true }))
+writeFileSync(join(caDir, "ca.crt"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+
 /** The environment the service process sees, with the CA file and password stood in for. */
-const environment = (resources: Array<Resource>): Record<string, string> => {
-  const ca = join(mkdtempSync(join(tmpdir(), "ca-")), "ca.crt")
-  writeFileSync(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-  return { ...settingsOf(resources), KAFKA_SSL_CA_FILE: ca, KAFKA_SASL_PASSWORD: "from-the-secret" }
-}
+const environment = (resources: Array<Resource>): Record<string, string> => ({
+  ...settingsOf(resources),
+  KAFKA_SSL_CA_FILE: join(caDir, "ca.crt"),
+  KAFKA_SASL_PASSWORD: "from-the-secret"
+})
 
 /** Environment variable names the service's Config definitions read. */
 const knownSettings = (): Set<string> => {

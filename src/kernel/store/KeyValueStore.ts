@@ -166,6 +166,18 @@ export class KeyValueStore<K, V> {
     return out
   }
 
+  /** Keys changed since the last flush, with their current value (undefined: deleted). */
+  *changed(): IterableIterator<readonly [K, V | undefined]> {
+    for (const text of this.dirty.keys()) {
+      const slot = this.data.get(text)
+      if (slot !== undefined) yield [slot.key, slot.value]
+      else {
+        const key = this.keyCodec.decode(text)
+        if (key._tag === "Success") yield [key.success, undefined]
+      }
+    }
+  }
+
   /** Number of keys changed since the last flush. */
   get pendingChanges(): number {
     return this.dirty.size

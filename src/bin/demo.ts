@@ -7,6 +7,7 @@
  */
 import { Clock, ConfigProvider, Effect, References } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { environment } from "../config/Environment.ts"
 import { runCli } from "./CliMain.ts"
 import { replay, replayLayer, type ReplayResult } from "../app/Replay.ts"
 import { jobOutcome, summaryTable, writeTopics } from "../app/ReplayReport.ts"
@@ -159,8 +160,8 @@ const program = Effect.gen(function*() {
   if (wrong.length > 0) return yield* Effect.fail(new Error(`the pipeline disagrees with the generator:\n  ${wrong.join("\n  ")}`))
   console.log(`every outcome and count is what the generator planted`)
 }).pipe(
-  Effect.provide(replayLayer(AppConfig.layer)),
-  Effect.provide(ConfigProvider.layerAdd(demoTimings)),
+  // The environment first (an empty variable is still an error), then the demo's timings.
+  Effect.provide(replayLayer(AppConfig.layerFrom(() => ConfigProvider.orElse(environment(), demoTimings)))),
   // Info logs (e.g. "restored 0 jobs") would tear the in-place progress display.
   Effect.provideService(References.MinimumLogLevel, "Warn")
 )

@@ -17,7 +17,10 @@ import type { JobAggregate } from "../review/stats/JobAggregate.ts"
 
 const outDir = "out"
 
-const demoTimings = ConfigProvider.fromUnknown({ TIMEOUT_MS: "3000", WINDOW_INACTIVITY_MS: "1000", PUBLISH_INTERVAL_MS: "1000" })
+// Short enough to watch a deadline pass, long enough that a busy machine (a CI worker
+// running other suites) still reads every record in time: deadlines follow the wall
+// clock, so a pipeline slowed down below them would time jobs out (issue 8).
+const demoTimings = ConfigProvider.fromUnknown({ TIMEOUT_MS: "8000", WINDOW_INACTIVITY_MS: "3000", PUBLISH_INTERVAL_MS: "1000" })
 
 const plans: ReadonlyArray<{ readonly about: string; readonly options: GeneratorOptions }> = [
   { about: "clean, one record per message", options: { jobId: "demo-clean", reviews: 3000, seed: 11 } },

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
 import { delimiter, dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, onTestFinished } from "vitest"
 import { loadExpected } from "../support/Samples.ts"
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
@@ -44,21 +44,37 @@ interface Ran {
   readonly stderr: string
 }
 
-/** Runs `command` with sh from the repository root, as a user would type it. */
+/**
+ * Runs `command` with sh from the repository root, as a user would type it, in a process
+ * group of its own so that the whole group (sh, npm, node) is ended if the test is.
+ */
 const sh = (command: string): Promise<Ran> =>
   new Promise((resolveRun, reject) => {
     const child = spawn("sh", ["-c", command], {
       cwd: repoRoot,
+      detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       // The Node running the tests is the one npm and the scripts find first.
       env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}` }
+    })
+    let finished = false
+    onTestFinished(() => {
+      if (finished || child.pid === undefined) return
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {
+        // The group ended between the check and the kill.
+      }
     })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk) => (stdout += chunk))
     child.stderr.on("data", (chunk) => (stderr += chunk))
     child.once("error", reject)
-    child.once("close", (code) => resolveRun({ code, stdout, stderr }))
+    child.once("close", (code) => {
+      finished = true
+      resolveRun({ code, stdout, stderr })
+    })
   })
 
 const outcomeOf = (terminal: { readonly step: string; readonly status: string }) =>
@@ -111,6 +127,6 @@ describe("README commands", () => {
       const ran = await sh(command.text)
       expect(ran.code, `exit status of\n  ${command.text}\nstdout:\n${ran.stdout}\nstderr:\n${ran.stderr}`).toBe(0)
       check(ran)
-    }, 60_000)
+    }, 120_000)
   }
 })

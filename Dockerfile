@@ -16,4 +16,4 @@ USER node
 EXPOSE 8080
 # The start command runs the service in its own process (exec form, no shell or npm in
 # between), so SIGTERM reaches it and shutdown drains and commits.
-CMD ["bin/review-aggregator"]
+CMD ["./bin/review-aggregator"]

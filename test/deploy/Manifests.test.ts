@@ -84,7 +84,7 @@ describe("k8s manifests", () => {
   it("start the service entry point that exists", () => {
     const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8")
     const command = /^CMD \["([^"]+)"\]$/m.exec(dockerfile)?.[1]
-    expect(command).toBe("bin/review-aggregator")
+    expect(command).toBe("./bin/review-aggregator")
     expect(readFileSync(join(root, command!), "utf8"), "the start command runs src/main.ts").toContain('"../src/main.ts"')
     expect(readdirSync(join(root, "src"))).toContain("main.ts")
   })

@@ -65,7 +65,7 @@ describe("bin/review-aggregator", () => {
     expect(pkg.bin).toEqual({ "review-aggregator": "bin/review-aggregator" })
     expect(() => accessSync(command, constants.X_OK), "bin/review-aggregator must be executable").not.toThrow()
     const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8")
-    expect(dockerfile).toMatch(/^CMD \["bin\/review-aggregator"\]$/m)
+    expect(dockerfile).toMatch(/^CMD \["\.\/bin\/review-aggregator"\]$/m)
     expect(dockerfile).toMatch(/^COPY bin \.\/bin$/m)
   })
 

@@ -10,8 +10,10 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
+COPY bin ./bin
 COPY src ./src
 USER node
 EXPOSE 8080
-# SIGTERM reaches node directly (exec form), so shutdown drains and commits.
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# The start command runs the service in its own process (exec form, no shell or npm in
+# between), so SIGTERM reaches it and shutdown drains and commits.
+CMD ["node", "bin/review-aggregator"]

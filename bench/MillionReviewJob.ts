@@ -13,7 +13,13 @@ import type { OutgoingRecord } from "../src/kernel/kafka/KafkaPort.ts"
 import type { JobBook } from "../src/review/JobBook.ts"
 import { reviewTask } from "../src/review/ReviewTask.ts"
 
+const refuse = (problem: string): never => {
+  console.error(`error: ${problem}\nusage: npm run bench -- [reviews]   (a positive integer, default 1000000)`)
+  return process.exit(1)
+}
+if (process.argv.length > 3) refuse(`expected at most one argument, got ${process.argv.length - 2}`)
 const reviews = Number(process.argv[2] ?? 1_000_000)
+if (!Number.isSafeInteger(reviews) || reviews <= 0) refuse(`reviews must be a positive integer, got "${process.argv[2]}"`)
 const BATCH = 500
 const gc = (globalThis as { gc?: () => void }).gc
 if (gc === undefined) throw new Error("run with node --expose-gc (npm run bench does)")

@@ -9,8 +9,11 @@ const describe = (error: unknown): string => {
   if (typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "ConfigError") {
     const message = String((error as { message: string }).message)
     const at = /at \["([^"]+)"\]/.exec(message)
-    const what = message.split("\n")[0]!.trim().replace(/^SchemaError\(/, "").replace(/\)+$/, "")
-    return at === null ? `invalid configuration: ${what}` : `invalid setting ${at[1]}: ${what}`
+    const what = message.split("\n")[0]!.trim().replace(/^SchemaError\(/, "").replace(/^SourceError: /, "").replace(/\)+$/, "")
+    if (at !== null) return `invalid setting ${at[1]}: ${what}`
+    // Checks of our own (an empty value, an unreadable file) start their message with the variable.
+    const named = /^([A-Z][A-Z0-9_]+): (.*)$/.exec(what)
+    return named === null ? `invalid configuration: ${what}` : `invalid setting ${named[1]}: ${named[2]}`
   }
   return error instanceof Error ? error.message : String(error)
 }

@@ -7,6 +7,7 @@
  */
 import { Clock, ConfigProvider, Effect, References } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { environment } from "../config/Environment.ts"
 import { runCli } from "./CliMain.ts"
 import { replay, replayLayer, type ReplayResult } from "../app/Replay.ts"
 import { jobOutcome, summaryTable, writeTopics } from "../app/ReplayReport.ts"
@@ -16,7 +17,10 @@ import type { JobAggregate } from "../review/stats/JobAggregate.ts"
 
 const outDir = "out"
 
-const demoTimings = ConfigProvider.fromUnknown({ TIMEOUT_MS: "3000", WINDOW_INACTIVITY_MS: "1000", PUBLISH_INTERVAL_MS: "1000" })
+// Short enough to watch a deadline pass, long enough that a busy machine (a CI worker
+// running other suites) still reads every record in time: deadlines follow the wall
+// clock, so a pipeline slowed down below them would time jobs out (issue 8).
+const demoTimings = ConfigProvider.fromUnknown({ TIMEOUT_MS: "8000", WINDOW_INACTIVITY_MS: "3000", PUBLISH_INTERVAL_MS: "1000" })
 
 const plans: ReadonlyArray<{ readonly about: string; readonly options: GeneratorOptions }> = [
   { about: "clean, one record per message", options: { jobId: "demo-clean", reviews: 3000, seed: 11 } },
@@ -159,8 +163,8 @@ const program = Effect.gen(function*() {
   if (wrong.length > 0) return yield* Effect.fail(new Error(`the pipeline disagrees with the generator:\n  ${wrong.join("\n  ")}`))
   console.log(`every outcome and count is what the generator planted`)
 }).pipe(
-  Effect.provide(replayLayer(AppConfig.layer)),
-  Effect.provide(ConfigProvider.layerAdd(demoTimings)),
+  // The environment first (an empty variable is still an error), then the demo's timings.
+  Effect.provide(replayLayer(AppConfig.layerFrom(() => ConfigProvider.orElse(environment(), demoTimings)))),
   // Info logs (e.g. "restored 0 jobs") would tear the in-place progress display.
   Effect.provideService(References.MinimumLogLevel, "Warn")
 )

@@ -1,13 +1,14 @@
 /**
- * The service's settings (SPEC 2), read from the environment once at start-up. A bad
- * value stops start-up with a ConfigError naming the variable and what was expected.
+ * The service's settings (docs/spec.md, Settings), read from the environment once at
+ * start-up. A bad or empty value stops start-up with a ConfigError naming the variable.
  */
-import { Config, Context, Effect, Layer, Schema } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Schema } from "effect"
+import { environment, filled } from "./Environment.ts"
 
 const positiveMillis = (name: string, fallback: number) =>
-  Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), name).pipe(Config.withDefault(fallback))
+  filled(name, Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), name).pipe(Config.withDefault(fallback)))
 
-const nonEmpty = (name: string, fallback: string) => Config.NonEmptyString(name).pipe(Config.withDefault(fallback))
+const nonEmpty = (name: string, fallback: string) => filled(name, Config.NonEmptyString(name).pipe(Config.withDefault(fallback)))
 
 export const ProcessingGuarantees = ["at_least_once", "exactly_once_v2"] as const
 export type ProcessingGuarantee = (typeof ProcessingGuarantees)[number]
@@ -24,24 +25,28 @@ export const AppSettings = Config.all({
   publishIntervalMs: positiveMillis("PUBLISH_INTERVAL_MS", 300_000),
   timeoutMs: positiveMillis("TIMEOUT_MS", 1_800_000),
   windowInactivityMs: positiveMillis("WINDOW_INACTIVITY_MS", 90_000),
-  processingGuarantee: Config.Literals(ProcessingGuarantees, "PROCESSING_GUARANTEE").pipe(
-    Config.withDefault<ProcessingGuarantee>("at_least_once")
+  processingGuarantee: filled(
+    "PROCESSING_GUARANTEE",
+    Config.Literals(ProcessingGuarantees, "PROCESSING_GUARANTEE").pipe(Config.withDefault<ProcessingGuarantee>("at_least_once"))
   ),
   jobRetentionMs: positiveMillis("JOB_RETENTION_MS", 86_400_000),
-  httpPort: Config.Port("HTTP_PORT").pipe(Config.withDefault(8080))
+  httpPort: filled("HTTP_PORT", Config.Port("HTTP_PORT").pipe(Config.withDefault(8080)))
 })
 
 export type AppSettings = Config.Success<typeof AppSettings>
 
-/** Internal topic names derived from APPLICATION_ID (SPEC 7). */
+/** Internal topic names derived from APPLICATION_ID (docs/spec.md, Delivery guarantees and state). */
 export const changelogTopic = (s: Pick<AppSettings, "applicationId">): string => `${s.applicationId}-job-state-changelog`
 
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("review-aggregator/AppConfig") {
-  static readonly layer = Layer.effect(AppConfig, Effect.gen(function*() {
-    return yield* AppSettings
-  }))
+  /** The settings as `provider` gives them (a command with its own defaults layers them under the environment). */
+  static readonly layerFrom = (provider: () => ConfigProvider.ConfigProvider) =>
+    Layer.effect(AppConfig, Effect.suspend(() => AppSettings.parse(provider())))
 
-  /** Fixed settings for tests and replay; unspecified fields take SPEC defaults. */
+  /** The settings from the process environment, where an empty variable is an error. */
+  static readonly layer = AppConfig.layerFrom(environment)
+
+  /** Fixed settings for tests and replay; unspecified fields take the documented defaults. */
   static readonly layerWith = (overrides: Partial<AppSettings>) =>
     Layer.effect(AppConfig, Effect.gen(function*() {
       const defaults = yield* AppSettings

@@ -1,7 +1,7 @@
 /**
  * How the service reaches Kafka: brokers, TLS and SASL, client tuning, and what
- * start-up may create. Read from the environment once; a bad value stops start-up
- * with a ConfigError naming the variable (docs/kafka.md lists them all).
+ * start-up may create. Read from the environment once; a bad or empty value stops
+ * start-up with a ConfigError naming the variable (docs/kafka.md lists them all).
  */
 import { readFile } from "node:fs/promises"
 import { hostname } from "node:os"
@@ -17,6 +17,7 @@ import {
   type SaslOptions,
   type TlsOptions
 } from "../kernel/kafka/KafkaJs.ts"
+import { environment, filled } from "./Environment.ts"
 
 export interface KafkaSettings extends KafkaJsOptions {
   readonly autoCreateTopics: boolean
@@ -33,10 +34,12 @@ const BrokerList = Schema.String.check(
 )
 
 const millis = (name: string, fallback: number) =>
-  Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), name).pipe(Config.withDefault(fallback))
+  filled(name, Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), name).pipe(Config.withDefault(fallback)))
 
 const optionalString = (name: string) =>
-  Config.option(Config.NonEmptyString(name)).pipe(Config.map(Option.getOrUndefined))
+  filled(name, Config.option(Config.NonEmptyString(name)).pipe(Config.map(Option.getOrUndefined)))
+
+const flag = (name: string, fallback: boolean) => filled(name, Config.Boolean(name).pipe(Config.withDefault(fallback)))
 
 /** A PEM file named by `name`, read at start-up; an unreadable file is a ConfigError naming `name`. */
 const pemFile = (name: string) =>
@@ -55,12 +58,12 @@ const pemFile = (name: string) =>
   )
 
 const tls = Config.all({
-  enabled: Config.Boolean("KAFKA_SSL").pipe(Config.withDefault(false)),
+  enabled: flag("KAFKA_SSL", false),
   ca: pemFile("KAFKA_SSL_CA_FILE"),
   cert: pemFile("KAFKA_SSL_CERT_FILE"),
   key: pemFile("KAFKA_SSL_KEY_FILE"),
-  keyPassword: Config.option(Config.Redacted("KAFKA_SSL_KEY_PASSWORD")).pipe(Config.map(Option.getOrUndefined)),
-  rejectUnauthorized: Config.Boolean("KAFKA_SSL_REJECT_UNAUTHORIZED").pipe(Config.withDefault(true))
+  keyPassword: filled("KAFKA_SSL_KEY_PASSWORD", Config.option(Config.Redacted("KAFKA_SSL_KEY_PASSWORD")).pipe(Config.map(Option.getOrUndefined))),
+  rejectUnauthorized: flag("KAFKA_SSL_REJECT_UNAUTHORIZED", true)
 }).pipe(
   Config.map(({ enabled, ...rest }): TlsOptions | undefined =>
     // Any certificate setting implies TLS: a CA file without KAFKA_SSL=true is surely meant to be used.
@@ -70,26 +73,29 @@ const tls = Config.all({
   )
 )
 
-const sasl = Config.option(Config.Literals(SaslMechanisms, "KAFKA_SASL_MECHANISM")).pipe(
+const sasl = filled("KAFKA_SASL_MECHANISM", Config.option(Config.Literals(SaslMechanisms, "KAFKA_SASL_MECHANISM"))).pipe(
   Config.flatMap((mechanism) =>
     Option.match(mechanism, {
       onNone: () => Config.succeed<SaslOptions | undefined>(undefined),
       // Username and password are only required once a mechanism is chosen.
       onSome: (mechanism) =>
         Config.all({
-          username: Config.NonEmptyString("KAFKA_SASL_USERNAME"),
-          password: Config.Redacted("KAFKA_SASL_PASSWORD")
+          username: filled("KAFKA_SASL_USERNAME", Config.NonEmptyString("KAFKA_SASL_USERNAME")),
+          password: filled("KAFKA_SASL_PASSWORD", Config.Redacted("KAFKA_SASL_PASSWORD"))
         }).pipe(Config.map((credentials): SaslOptions | undefined => ({ mechanism, ...credentials })))
     })
   )
 )
 
 export const KafkaSettings = Config.all({
-  brokers: Config.schema(BrokerList, "BOOTSTRAP_SERVERS").pipe(
-    Config.withDefault("localhost:9092"),
-    Config.map((list) => list.split(",").map((b) => b.trim()))
+  brokers: filled(
+    "BOOTSTRAP_SERVERS",
+    Config.schema(BrokerList, "BOOTSTRAP_SERVERS").pipe(
+      Config.withDefault("localhost:9092"),
+      Config.map((list) => list.split(",").map((b) => b.trim()))
+    )
   ),
-  applicationId: Config.NonEmptyString("APPLICATION_ID").pipe(Config.withDefault("review-aggregator-enhanced-v1")),
+  applicationId: filled("APPLICATION_ID", Config.NonEmptyString("APPLICATION_ID").pipe(Config.withDefault("review-aggregator-enhanced-v1"))),
   clientId: optionalString("KAFKA_CLIENT_ID"),
   tls,
   sasl,
@@ -98,18 +104,22 @@ export const KafkaSettings = Config.all({
   sessionTimeoutMs: millis("KAFKA_SESSION_TIMEOUT_MS", 30_000),
   rebalanceTimeoutMs: millis("KAFKA_REBALANCE_TIMEOUT_MS", 60_000),
   heartbeatIntervalMs: millis("KAFKA_HEARTBEAT_INTERVAL_MS", 3_000),
-  compression: Config.Literals(Compressions, "KAFKA_COMPRESSION").pipe(Config.withDefault<Compression>("none")),
-  logLevel: Config.Literals(KafkaLogLevels, "KAFKA_LOG_LEVEL").pipe(Config.withDefault<KafkaLogLevel>("info")),
+  compression: filled("KAFKA_COMPRESSION", Config.Literals(Compressions, "KAFKA_COMPRESSION").pipe(Config.withDefault<Compression>("none"))),
+  logLevel: filled("KAFKA_LOG_LEVEL", Config.Literals(KafkaLogLevels, "KAFKA_LOG_LEVEL").pipe(Config.withDefault<KafkaLogLevel>("info"))),
   transactionalId: optionalString("KAFKA_TRANSACTIONAL_ID"),
   shutdownTimeoutMs: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
-  autoCreateTopics: Config.Boolean("AUTO_CREATE_TOPICS").pipe(Config.withDefault(false)),
-  topicPartitions: Config.option(Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), "TOPIC_PARTITIONS")).pipe(
-    Config.map(Option.getOrUndefined)
+  autoCreateTopics: flag("AUTO_CREATE_TOPICS", false),
+  topicPartitions: filled(
+    "TOPIC_PARTITIONS",
+    Config.option(Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), "TOPIC_PARTITIONS")).pipe(Config.map(Option.getOrUndefined))
   ),
-  topicReplicationFactor: Config.schema(
-    Schema.Int.check(Schema.makeFilter((n: number) => n === -1 || n > 0 || "expected -1 (broker default) or a positive integer")),
-    "TOPIC_REPLICATION_FACTOR"
-  ).pipe(Config.withDefault(-1))
+  topicReplicationFactor: filled(
+    "TOPIC_REPLICATION_FACTOR",
+    Config.schema(
+      Schema.Int.check(Schema.makeFilter((n: number) => n === -1 || n > 0 || "expected -1 (broker default) or a positive integer")),
+      "TOPIC_REPLICATION_FACTOR"
+    ).pipe(Config.withDefault(-1))
+  )
 }).pipe(
   Config.mapEffect(({ applicationId, clientId, transactionalId, ...settings }) => {
     const problem = settings.heartbeatIntervalMs >= settings.sessionTimeoutMs
@@ -133,10 +143,9 @@ export const KafkaSettings = Config.all({
 const provide = (settings: KafkaSettings) => Context.make(KafkaConfig, settings).pipe(Context.add(KafkaJsSettings, settings))
 
 export class KafkaConfig extends Context.Service<KafkaConfig, KafkaSettings>()("review-aggregator/KafkaConfig") {
+  /** The settings from the process environment, where an empty variable is an error. */
   static readonly layer: Layer.Layer<KafkaConfig | KafkaJsSettings, Config.ConfigError> = Layer.effectContext(
-    Effect.gen(function*() {
-      return provide(yield* KafkaSettings)
-    })
+    Effect.suspend(() => KafkaSettings.parse(environment())).pipe(Effect.map(provide))
   )
 
   /** Fixed settings for tests; unspecified fields come from the environment or defaults. */

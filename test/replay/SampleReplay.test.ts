@@ -1,6 +1,6 @@
 /**
  * The public sample replayed through the real topology on the embedded broker must give
- * the results of the independent implementation (../shared/samples/basic/expected.json).
+ * the results of an independent implementation (test/fixtures/sample/expected.json).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Result, Schema } from "effect"
@@ -31,7 +31,7 @@ const shuffled = <A>(items: ReadonlyArray<A>, seed: number): Array<A> => {
   return out
 }
 
-describe("replay of ../shared/samples/basic", () => {
+describe("replay of the sample in test/fixtures/sample", () => {
   const expected = loadExpected()
   const input = loadSampleInput()
   let result: ReplayResult

@@ -1,11 +1,11 @@
-/** The shared sample (../shared/samples/basic) and its expected results. */
+/** The sample input carried in test/fixtures/sample and the results expected for it. */
 import { readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { splitLines, type ReplayInput } from "../../src/app/Replay.ts"
 
 const here = dirname(fileURLToPath(import.meta.url))
-export const sampleDir = resolve(here, "../../../shared/samples/basic")
+export const sampleDir = resolve(here, "../fixtures/sample")
 
 export const loadSampleInput = (): ReplayInput => ({
   transform: splitLines(readFileSync(join(sampleDir, "transform.ndjson"))),
@@ -28,5 +28,5 @@ export interface Expected {
 
 export const loadExpected = (): Expected => JSON.parse(readFileSync(join(sampleDir, "expected.json"), "utf8"))
 
-/** The sample's timing assumptions (samples/README.md). */
+/** The timings expected.json was computed for (test/fixtures/sample/README.md). */
 export const sampleTimings = { timeoutMs: 3_000, windowInactivityMs: 1_000 } as const

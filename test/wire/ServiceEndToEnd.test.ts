@@ -1,7 +1,7 @@
 /**
  * The real service process (`src/main.ts`) against the mock Kafka cluster: the public
  * sample is produced by an independent client (kcat), the outputs are read back with
- * kcat and must match ../shared/samples/basic/expected.json as in SampleReplay.test.ts;
+ * kcat and must match test/fixtures/sample/expected.json as in SampleReplay.test.ts;
  * SIGTERM then stops it with exit 0 and every input offset committed. Start-up refusals
  * (bad setting, missing topic, topics not co-partitioned) are checked on the same cluster.
  */

@@ -65,7 +65,7 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           const ended = job?.stages.ended
           return job === undefined || ended === undefined
             ? []
-            : [{ step: ended.stage, status: ended.status, expected: job.expected, actual: usable(job, "transform") }]
+            : [{ jobId, step: ended.stage, status: ended.status, reason: ended.message, expected: job.expected, actual: usable(job, "transform") }]
         }),
         state: batch === undefined ? stateSize() : undefined
       })

@@ -108,7 +108,7 @@ export class KafkaHealth extends Context.Service<KafkaHealth, {
       wasConnected = connection.connected
       everConnected ||= connection.connected
     })
-    yield* Effect.forkScoped(Effect.repeat(publish, Schedule.spaced("1 second")))
+    yield* Effect.forkScoped(Effect.repeat(publish, Schedule.spaced("500 millis")))
   }))
 
   static readonly probing = KafkaHealth.probingWith(defaultTiming)

@@ -87,7 +87,9 @@ const routes = Layer.mergeAll(
       if (job === undefined) return HttpServerResponse.jsonUnsafe({ error: `no job ${job_id} in state` }, { status: 404 })
       return HttpServerResponse.jsonUnsafe(jobView(job, yield* Clock.currentTimeMillis))
     }))),
-  HttpRouter.add("GET", "/", quiet(consolePage))
+  HttpRouter.add("GET", "/", quiet(consolePage)),
+  // Browsers ask for it with every page view.
+  HttpRouter.add("GET", "/favicon.ico", quiet(Effect.succeed(HttpServerResponse.empty({ status: 204 }))))
 )
 
 /** The HTTP port could not be opened; names the setting and the port. */

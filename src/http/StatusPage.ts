@@ -50,7 +50,7 @@ const progressOf = (job: JobView, stage: string): StageProgress => {
     case "transform":
       return { count: job.counts.transform.usable, of: expected }
     case "analysis":
-      return { count: job.counts.analysis.usable, of: expected ?? job.counts.transform.usable }
+      return { count: job.counts.analysis.usable, of: expected ?? (job.counts.transform.usable > 0 ? job.counts.transform.usable : undefined) }
     case "collection":
       return { count: expected, of: undefined }
     default:
@@ -61,7 +61,9 @@ const progressOf = (job: JobView, stage: string): StageProgress => {
 const stageCell = (job: JobView, stage: string, now: number): string => {
   const s = job.stages[stage]!
   const { count, of } = progressOf(job, stage)
-  const share = s.status === "done" ? 1 : of !== undefined && of > 0 && count !== undefined ? Math.min(1, count / of) : s.status === "waiting" ? 0 : undefined
+  const measured = of !== undefined && of > 0 && count !== undefined ? Math.min(1, count / of) : undefined
+  // Only a running stage without a measure is drawn as busy; an ended one shows where it stopped.
+  const share = s.status === "done" ? 1 : s.status === "waiting" ? 0 : measured ?? (s.status === "running" ? undefined : 1)
   const bar = share === undefined
     ? `<div class="bar indeterminate"><div></div></div>`
     : `<div class="bar"><div style="width:${(share * 100).toFixed(1)}%"></div></div>`

@@ -5,6 +5,7 @@
  */
 import { Cause, Config, Effect, Formatter, Layer, Logger, References } from "effect"
 import type { LogLevel } from "effect"
+import { OperationsLogEnabled } from "./OperationsLog.ts"
 
 export const LogFormats = ["json", "pretty"] as const
 export type LogFormat = (typeof LogFormats)[number]
@@ -54,11 +55,12 @@ export const jsonFormat: Logger.Logger<unknown, string> = Logger.map(Logger.form
 export const loggerFor = (format: LogFormat): Logger.Logger<unknown, void> =>
   format === "json" ? Logger.withConsoleLog(jsonFormat) : Logger.consolePretty()
 
-/** The chosen logger and minimum level for everything built under it. */
+/** The chosen logger and minimum level for everything built under it, with the operations log on. */
 export const layerWith = (settings: LogSettings): Layer.Layer<never> =>
-  Layer.merge(
+  Layer.mergeAll(
     Logger.layer([loggerFor(settings.format)]),
-    Layer.succeed(References.MinimumLogLevel, effectLevel[settings.level])
+    Layer.succeed(References.MinimumLogLevel, effectLevel[settings.level]),
+    Layer.succeed(OperationsLogEnabled, true)
   )
 
 const reasonOf = (cause: Cause.Cause<unknown>): string => {

@@ -3,8 +3,14 @@
  * with its reason and counts, and dead-lettering summarized: at most one line per
  * interval, with counts per error type and source topic.
  */
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
+
+/**
+ * Whether these lines are written: on in the service (Logging.withServiceLogging turns
+ * it on), off by default so the replay and demo commands keep their own console output.
+ */
+export const OperationsLogEnabled = Context.Reference<boolean>("review-aggregator/OperationsLogEnabled", { defaultValue: () => false })
 
 export interface FinishedJob {
   readonly jobId: string
@@ -60,6 +66,7 @@ export const makeOperationsLog = (dlqSummaryIntervalMs = 60_000) => {
   let pendingTotal = 0
   let lastSummaryAt = Number.NEGATIVE_INFINITY
   return (o: Observation) => Effect.gen(function*() {
+    if (!(yield* OperationsLogEnabled)) return
     for (const job of o.finished) yield* jobOutcome(job)
     for (const r of o.outputs) {
       if (r.topic !== o.dlqTopic) continue

@@ -10,7 +10,7 @@ import { AppConfig } from "../../src/config/AppConfig.ts"
 import * as HttpApi from "../../src/http/HttpApi.ts"
 import { KafkaHealth } from "../../src/observability/KafkaHealth.ts"
 import * as Logging from "../../src/observability/Logging.ts"
-import { makeOperationsLog } from "../../src/observability/OperationsLog.ts"
+import { makeOperationsLog, OperationsLogEnabled } from "../../src/observability/OperationsLog.ts"
 import { advance, analysisOf, collectionDone, pipelineLayer, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
 
 const port = 20_000 + Math.floor(Math.random() * 20_000)
@@ -18,7 +18,10 @@ const get = (path: string) => Effect.promise(() => fetch(`http://127.0.0.1:${por
 
 /** Every log line as the JSON logger writes it. */
 const captured: Array<string> = []
-const capture = Logger.layer([Logger.map(Logging.jsonFormat, (line) => void captured.push(line))])
+const capture = Layer.merge(
+  Logger.layer([Logger.map(Logging.jsonFormat, (line) => void captured.push(line))]),
+  Layer.succeed(OperationsLogEnabled, true)
+)
 
 const service = Layer.merge(
   HttpApi.layer.pipe(Layer.provide(AppConfig.layerWith({ ...testTopics, httpPort: port }))),
@@ -71,7 +74,10 @@ describe("operations log", () => {
       const log = makeOperationsLog(60_000)
       const dead = (type: string, topic: string) => ({ topic: "dlq", key: null, value: "x", headers: { "dlq.error.type": type, "dlq.source.topic": topic } })
       const observe = (now: number, outputs: ReadonlyArray<ReturnType<typeof dead>>) =>
-        log({ now, outputs, dlqTopic: "dlq", finished: [] }).pipe(Effect.provide(Logger.layer([Logger.map(Logging.jsonFormat, (l) => void lines.push(l))])))
+        log({ now, outputs, dlqTopic: "dlq", finished: [] }).pipe(
+          Effect.provide(Logger.layer([Logger.map(Logging.jsonFormat, (l) => void lines.push(l))])),
+          Effect.provideService(OperationsLogEnabled, true)
+        )
       yield* observe(1_000, [dead("schema", "a")])
       yield* observe(2_000, [dead("schema", "a"), dead("invalid_json", "b")])
       yield* observe(30_000, [dead("schema", "a")])
@@ -81,6 +87,16 @@ describe("operations log", () => {
       expect(JSON.parse(lines[1]!)).toMatchObject({ total: 3, by_source_topic: { a: { schema: 2 }, b: { invalid_json: 1 } }, window_seconds: 60 })
       yield* observe(200_000, [])
       expect(lines.length, "no line without dead letters").toBe(2)
+    }))
+
+  it.effect("stays silent outside the service (replay and demo keep their own output)", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const finished = [{ jobId: "j", step: "aggregation", status: "done", reason: undefined, expected: 1, actual: 1 }]
+      yield* makeOperationsLog()({ now: 0, outputs: [], dlqTopic: "dlq", finished }).pipe(
+        Effect.provide(Logger.layer([Logger.map(Logging.jsonFormat, (l) => void lines.push(l))]))
+      )
+      expect(lines).toEqual([])
     }))
 })
 

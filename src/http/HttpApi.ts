@@ -72,7 +72,7 @@ const metricsText = Effect.map(PrometheusMetrics.format(), (body) =>
   HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
 
 /** Probes, scrapes and the console's own refreshes come every few seconds: not logged, not traced. */
-const quietPaths = new Set(["/healthz", "/readyz", "/metrics", "/"])
+const quietPaths = new Set(["/healthz", "/readyz", "/metrics", "/", "/favicon.ico"])
 const quiet = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => HttpMiddleware.withLoggerDisabled(handler)
 
 const routes = Layer.mergeAll(

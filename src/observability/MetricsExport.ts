@@ -7,7 +7,6 @@
 import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
 import type { Resource } from "@effect/opentelemetry/Resource"
 import type { MetricReader } from "@opentelemetry/sdk-metrics"
-import { getOtlpMetricExporterFromEnv, getPeriodicExportingMetricReaderFromEnv } from "@opentelemetry/sdk-node/build/src/utils.js"
 import { Config, Effect, Layer, Schema } from "effect"
 
 const protocols = ["grpc", "http/protobuf", "http/json"] as const
@@ -29,6 +28,10 @@ export const MetricsExportSettings = Config.all({
 export const layer: Layer.Layer<never, Config.ConfigError, Resource> = Layer.unwrap(Effect.gen(function*() {
   const settings = yield* MetricsExportSettings
   if (settings.exporter === "none") return Layer.empty
+  // Loaded only when exporting: the SDK's environment helpers pull in every exporter (gRPC too).
+  const { getOtlpMetricExporterFromEnv, getPeriodicExportingMetricReaderFromEnv } = yield* Effect.promise(() =>
+    import("@opentelemetry/sdk-node/build/src/utils.js")
+  )
   // The Node SDK bundles its own copy of sdk-metrics; its reader is the same class.
   return OtelMetrics.layer(() => getPeriodicExportingMetricReaderFromEnv(getOtlpMetricExporterFromEnv()) as MetricReader, {
     temporality: settings.temporality

@@ -28,7 +28,7 @@ const nanos = (n: number) => (Number.isFinite(n) ? n / 1e9 : 0)
 
 /** Samples every `intervalMs` (and once at once) for the lifetime of the layer. */
 export const layerWith = (intervalMs: number): Layer.Layer<never> => Layer.effectDiscard(Effect.gen(function*() {
-  const delay = monitorEventLoopDelay({ resolution: 10 })
+  const delay = monitorEventLoopDelay({ resolution: 20 })
   delay.enable()
   yield* Effect.addFinalizer(() => Effect.sync(() => delay.disable()))
   let cpu = { user: 0, system: 0 }

@@ -73,7 +73,7 @@ const metricsText = Effect.map(PrometheusMetrics.format(), (body) =>
 
 /** Probes, scrapes and the console's own refreshes come every few seconds: not logged, not traced. */
 const quietPaths = new Set(["/healthz", "/readyz", "/metrics", "/", "/favicon.ico"])
-const quiet = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => HttpMiddleware.withLoggerDisabled(handler)
+const quiet = HttpMiddleware.withLoggerDisabled
 
 const routes = Layer.mergeAll(
   HttpRouter.add("GET", "/healthz", quiet(Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "ok" })))),

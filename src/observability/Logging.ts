@@ -75,7 +75,8 @@ const reasonOf = (cause: Cause.Cause<unknown>): string => {
  */
 export const withServiceLogging = <A, E, R>(service: Effect.Effect<A, E, R>): Effect.Effect<A, E | Config.ConfigError, R> =>
   Effect.gen(function*() {
-    const settings = yield* Effect.tapError(LogSettings, (error) => Effect.logError(`invalid logging setting: ${error.message}`).pipe(Effect.provide(layerWith({ format: defaultFormat(), level: "info" }))))
+    const settings = yield* Effect.tapError(LogSettings, (error) =>
+      Effect.logError(`invalid logging setting: ${error.message}`).pipe(Effect.provide(layerWith({ format: defaultFormat(), level: "info" }))))
     return yield* service.pipe(
       Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError(`service stopped: ${reasonOf(cause)}`, cause)),
       Effect.provide(layerWith(settings))

@@ -6,14 +6,12 @@
  * spans of JobTracer go to the same tracer provider.
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
-import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import * as Resource from "@effect/opentelemetry/Resource"
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Config, Context, Effect, Layer, Option } from "effect"
+import * as MetricsExport from "./MetricsExport.ts"
 import { disabledStageTracer, makeStageTracer, type StageTracer } from "./StageTracing.ts"
 
 export const TelemetrySettings = Config.all({
@@ -30,7 +28,7 @@ export class JobTracer extends Context.Service<JobTracer, StageTracer>()("review
 
 /**
  * The OpenTelemetry SDK: one tracer provider for Effect's spans and the job spans, and a
- * metric reader exporting Effect's metrics. Shut down (and flushed) with the layer.
+ * metric reader exporting Effect's metrics (MetricsExport). Shut down (and flushed) with the layer.
  */
 const sdk = (serviceName: string) => {
   const resource = Resource.layerFromEnv(Resource.configToAttributes({ serviceName }))
@@ -38,8 +36,7 @@ const sdk = (serviceName: string) => {
   const jobTracer = Layer.effect(JobTracer, Effect.gen(function*() {
     return makeStageTracer(yield* OtelTracer.OtelTracer, "job")
   }))
-  const metrics = OtelMetrics.layer(() => new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }))
-  return Layer.mergeAll(jobTracer.pipe(Layer.provideMerge(tracing)), metrics).pipe(Layer.provideMerge(resource))
+  return Layer.mergeAll(jobTracer.pipe(Layer.provideMerge(tracing)), MetricsExport.layer).pipe(Layer.provideMerge(resource))
 }
 
 /** The SDK (when configured) and the JobTracer on top of it. */

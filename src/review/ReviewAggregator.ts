@@ -51,13 +51,13 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
         const counted = { transform: 0, analysis: 0 }
         let duplicates = 0
         let lateRecords = 0
-        const finished: Array<{ step: string; status: string; expected: number | undefined; actual: number }> = []
+        const finished: Array<ReviewMetrics.BatchObservation["finished"][number]> = []
         const changed: Array<string> = []
         for (const e of event.events) {
           if (e._tag === "Counted") counted[e.step]++
           else if (e._tag === "Duplicate") duplicates++
           else if (e._tag === "Late") lateRecords++
-          else if (e._tag === "JobFinished") finished.push({ step: e.step, status: e.status, expected: e.expected, actual: e.actual })
+          else if (e._tag === "JobFinished") finished.push({ jobId: e.jobId, step: e.step, status: e.status, reason: e.reason, expected: e.expected, actual: e.actual })
           else changed.push(...e.jobIds)
         }
         for (const jobId of changed) {

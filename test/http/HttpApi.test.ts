@@ -1,4 +1,4 @@
-/** SPEC 8's HTTP surface on a live server: health, readiness, job queries, metrics, status page. */
+/** SPEC 8's HTTP surface on a live server: health, readiness, job queries (paged), metrics, status page. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { AggregatorHandle } from "../../src/app/AggregatorHandle.ts"
 import * as HttpApi from "../../src/http/HttpApi.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
+import { KafkaHealth } from "../../src/observability/KafkaHealth.ts"
 import { analysisOf, collectionDone, pipelineLayer, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
 
 const freePort = () => 20_000 + Math.floor(Math.random() * 20_000)
@@ -20,6 +21,24 @@ const get = (path: string) =>
 
 const server = () => HttpApi.layer.pipe(Layer.provide(AppConfig.layerWith({ ...testTopics, httpPort: port = freePort() })))
 
+/** The pipeline on the embedded broker with the HTTP surface and the Kafka probe on it. */
+const running = () =>
+  Layer.merge(server(), KafkaHealth.probing).pipe(
+    Layer.provideMerge(pipelineLayer()),
+    Layer.provideMerge(KafkaHealth.layer),
+    Layer.provideMerge(AggregatorHandle.layer)
+  )
+
+/** Polls `path` until it answers `status` (the Kafka probe runs in its own fiber). */
+const statusBecomes = (path: string, status: number) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if ((yield* get(path)).status === status) return true
+      yield* Effect.sleep("50 millis")
+    }
+    return false
+  })
+
 describe("HTTP surface", () => {
   it.live("answers health at once and readiness, jobs and metrics once state is restored", () =>
     Effect.gen(function*() {
@@ -28,7 +47,8 @@ describe("HTTP surface", () => {
       yield* send("analysis", [analysisOf("h1", "r1")])
       yield* settle
       expect((yield* get("/healthz")).status).toBe(200)
-      expect((yield* get("/readyz")).status).toBe(200)
+      expect(yield* statusBecomes("/readyz", 200), "ready once restored and Kafka answers").toBe(true)
+      expect(JSON.parse((yield* get("/readyz")).body)).toMatchObject({ status: "ready", state: "restored", kafka: "reachable" })
 
       const job = yield* get("/jobs/h1")
       expect(job.status).toBe(200)
@@ -42,7 +62,7 @@ describe("HTTP surface", () => {
         aggregate: { job_id: "h1", is_final: true, transform_stats: { total_reviews: 1 } }
       })
       expect((yield* get("/jobs/nope")).status).toBe(404)
-      expect(JSON.parse((yield* get("/jobs")).body).map((j: any) => j.job_id)).toEqual(["h1"])
+      expect(JSON.parse((yield* get("/jobs")).body)).toMatchObject({ total: 1, running: 0, offset: 0, jobs: [{ job_id: "h1" }] })
 
       const page = yield* get("/")
       expect(page.type).toMatch(/text\/html/)
@@ -63,12 +83,51 @@ describe("HTTP surface", () => {
         const check = spawnSync("sh", ["-c", `promtool check metrics < ${file}`], { encoding: "utf8" })
         expect(check.status, `promtool check metrics: ${check.stdout}${check.stderr}`).toBe(0)
       }
-    }).pipe(Effect.provide(Layer.merge(pipelineLayer(), server()).pipe(Layer.provideMerge(AggregatorHandle.layer)))))
+    }).pipe(Effect.provide(running())))
 
-  it.live("says not ready while the aggregator has not restored its state", () =>
+  it.live("pages /jobs in the console's order: running jobs first, then the most recently finished", () =>
+    Effect.gen(function*() {
+      yield* send("control", [collectionDone("old-done", 1)])
+      yield* send("transform", [transformOf("old-done", "r1")])
+      yield* send("analysis", [analysisOf("old-done", "r1")])
+      yield* settle
+      yield* Effect.sleep("20 millis")
+      yield* send("control", [collectionDone("new-done", 1)])
+      yield* send("transform", [transformOf("new-done", "r1")])
+      yield* send("analysis", [analysisOf("new-done", "r1")])
+      yield* settle
+      yield* send("control", [collectionDone("running", 3)])
+      yield* send("transform", [transformOf("running", "r1")])
+      yield* settle
+
+      const all = JSON.parse((yield* get("/jobs")).body)
+      expect(all.total).toBe(3)
+      expect(all.running).toBe(1)
+      expect(all.jobs.map((j: any) => j.job_id), "listing order").toEqual(["running", "new-done", "old-done"])
+      const second = JSON.parse((yield* get("/jobs?limit=1&offset=1")).body)
+      expect(second).toMatchObject({ total: 3, limit: 1, offset: 1 })
+      expect(second.jobs.map((j: any) => j.job_id)).toEqual(["new-done"])
+      expect(JSON.parse((yield* get("/jobs?offset=5")).body).jobs).toEqual([])
+      const bad = yield* get("/jobs?limit=-1")
+      expect(bad.status).toBe(400)
+      expect(bad.body).toMatch(/limit/)
+    }).pipe(Effect.provide(running())))
+
+  it.live("says not ready while the aggregator has not restored its state, nor before Kafka answers", () =>
     Effect.gen(function*() {
       expect((yield* get("/healthz")).status).toBe(200)
-      expect((yield* get("/readyz")).status).toBe(503)
+      const ready = yield* get("/readyz")
+      expect(ready.status).toBe(503)
+      expect(JSON.parse(ready.body)).toMatchObject({ status: "not ready", state: "restoring", kafka: "unreachable" })
       expect((yield* get("/jobs/x")).status).toBe(503)
-    }).pipe(Effect.provide(server().pipe(Layer.provideMerge(AggregatorHandle.layer)))))
+      expect((yield* get("/")).body).toContain("restoring state")
+    }).pipe(Effect.provide(server().pipe(Layer.provideMerge(KafkaHealth.layer), Layer.provideMerge(AggregatorHandle.layer)))))
+
+  it.live("names HTTP_PORT and the port when the port is taken", () =>
+    Effect.gen(function*() {
+      const taken = port
+      const second = HttpApi.layer.pipe(Layer.provide(AppConfig.layerWith({ ...testTopics, httpPort: taken })), Layer.provide(KafkaHealth.layer), Layer.provide(AggregatorHandle.layer))
+      const failure = yield* Effect.flip(Layer.build(Layer.fresh(second)))
+      expect(failure.message).toBe(`HTTP_PORT ${taken} is already in use by another process; stop it or set HTTP_PORT to a free port`)
+    }).pipe(Effect.provide(server().pipe(Layer.provideMerge(KafkaHealth.layer), Layer.provideMerge(AggregatorHandle.layer)))))
 })

@@ -5,6 +5,8 @@
  * after the restart still counts once.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { Effect, Layer } from "effect"
 import { EmbeddedKafka, Kafka, runUntilIdle } from "../../src/kernel/index.ts"
 import { ordersPipeline } from "./OrdersPipeline.ts"
@@ -62,4 +64,11 @@ describe("orders example pipeline", () => {
       const changelog = broker.records("orders-app-customer-totals-changelog")
       expect(changelog.length, "one changelog record per changed customer per batch").toBeLessThanOrEqual(3)
     }).pipe(Effect.provide(Layer.fresh(EmbeddedKafka.layer({ defaultPartitions: 2 })))))
+})
+
+describe("docs/building-a-pipeline.md", () => {
+  it("shows the example's code as it is", () => {
+    const read = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)), "utf8")
+    expect(read("../../docs/building-a-pipeline.md")).toContain(read("./OrdersPipeline.ts"))
+  })
 })

@@ -69,7 +69,9 @@ export const evaluate = (job: Job, now: number, timeoutMs: number, decisionTime 
       decisions.push({ _tag: "JobDone" })
       break
     }
-    if (usable(job, stage) === expected) {
+    // Completing a step makes later records of it late: only once everything that stood
+    // in the inputs has been read, so the verdict does not depend on arrival order.
+    if (usable(job, stage) === expected && decisionTime >= now) {
       stages = OrderedStages.complete(stages, stage, now, timeoutMs)
       decisions.push({ _tag: "StepDone", step: stage })
       continue

@@ -20,12 +20,8 @@ export class ReadProgress {
   private readonly position = new Map<string, number>()
   private readonly watermark = new Map<string, number>()
   private readonly barriers: Array<Barrier> = []
-  private passed: number
-
-  constructor(startedAt: number) {
-    // Nothing is known to be unread before the first fetch; the first tick sets the first real barrier.
-    this.passed = startedAt
-  }
+  /** Nothing is known to have been read before the first barrier is passed. */
+  private passed = Number.NEGATIVE_INFINITY
 
   /** Records what a handled batch tells: where reading continues and what the partition held. */
   handled(batch: RecordBatch): void {

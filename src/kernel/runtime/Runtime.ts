@@ -77,16 +77,29 @@ export const make = <E>(options: RuntimeOptions<E>) =>
       return existing !== undefined ? Effect.succeed(existing) : create(id)
     }
 
-    const progress = new ReadProgress(yield* Clock.currentTimeMillis)
+    const progress = new ReadProgress()
     const observe = (event: HandledEvent<E>) => (options.observe === undefined ? Effect.void : options.observe(event))
 
-    const handleBatch = (batch: RecordBatch) =>
+    /** What the broker says now, where the adapter can tell; unreadable progress leaves what is known. */
+    const refresh = (readProgress: Subscription["progress"]) =>
+      readProgress === undefined
+        ? Effect.succeed(true)
+        : Effect.map(Effect.option(readProgress), (partitions) => {
+          if (partitions._tag === "Some") progress.observed(partitions.value)
+          return partitions._tag === "Some"
+        })
+
+    const handleBatch = (batch: RecordBatch, readProgress: Subscription["progress"]) =>
       Effect.gen(function*() {
         const task = yield* taskFor(batch.partition)
+        const reachable = yield* refresh(readProgress)
         const now = yield* Clock.currentTimeMillis
         task.setTime(now, progress.decisionTime)
         for (const record of batch.records) task.process(record)
         progress.handled(batch)
+        // Batch-end decisions by absence (a step complete, later records late) may use `now`
+        // only if nothing known to be in the partitions is still unread.
+        task.setTime(now, reachable && progress.caughtUp ? now : progress.decisionTime)
         task.run(task.handlers.endBatch)
         const output = task.drain()
         yield* observe({ ...output, batch, now, task })
@@ -102,11 +115,7 @@ export const make = <E>(options: RuntimeOptions<E>) =>
 
     const punctuate = (readProgress: Subscription["progress"]) => Effect.gen(function*() {
       // Progress that cannot be read now (broker unreachable) leaves decisions where they are.
-      if (readProgress !== undefined) {
-        const partitions = yield* Effect.option(readProgress)
-        if (partitions._tag === "None") return { records: [], changelog: [] }
-        progress.observed(partitions.value)
-      }
+      if (!(yield* refresh(readProgress))) return { records: [], changelog: [] }
       const now = yield* Clock.currentTimeMillis
       const decisionTime = progress.tick(now)
       const records = []

@@ -28,7 +28,8 @@ export interface ProcessorOptions {
   readonly groupId: string
   readonly topics: ReadonlyArray<string>
   readonly guarantee: Guarantee
-  readonly handleBatch: (batch: RecordBatch) => Effect.Effect<StepOutput>
+  /** `progress` is the subscription's, when its adapter has it. */
+  readonly handleBatch: (batch: RecordBatch, progress: Subscription["progress"]) => Effect.Effect<StepOutput>
   /** Clock work and how often it runs; no timer at all without it. */
   readonly tick?: {
     readonly intervalMs: number
@@ -85,7 +86,7 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
     // batch is read again after the restart.
     const handle = (event: Event) =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(event._tag === "Batch" ? options.handleBatch(event.batch) : options.tick!.run(subscription.progress), (output) => {
+        Effect.flatMap(event._tag === "Batch" ? options.handleBatch(event.batch, subscription.progress) : options.tick!.run(subscription.progress), (output) => {
           const offsets = event._tag === "Batch" ? nextOffsets(event.batch) : []
           return write(output, offsets).pipe(
             Effect.tapError(logFailure),

@@ -6,7 +6,7 @@
  */
 import { Cause, Effect, Queue, Stream } from "effect"
 import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
-import type { KafkaJsOptions } from "./KafkaJs.ts"
+import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable, rootCause, toKafkaError } from "./KafkaJsErrors.ts"
 import {
   type ConsumedRecord,

@@ -5,7 +5,7 @@
  */
 import { Effect, Exit, Scope, Semaphore } from "effect"
 import { CompressionTypes, type IHeaders, type Kafka, type Message, Partitioners, type Producer, type TopicMessages } from "kafkajs"
-import type { KafkaJsOptions } from "./KafkaJs.ts"
+import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import type { KafkaError, OutgoingRecord, TopicPartitionOffset, TransactionContext } from "./KafkaPort.ts"
 

@@ -2,6 +2,7 @@
 import { Effect, Layer, Option } from "effect"
 import { AggregatorHandle } from "./AggregatorHandle.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { KafkaConfig } from "../config/KafkaConfig.ts"
 import * as StreamProcessor from "../kernel/runtime/StreamProcessor.ts"
 import { ReviewAggregator } from "../review/ReviewAggregator.ts"
 
@@ -15,13 +16,16 @@ export const runPipeline = Effect.gen(function*() {
   // State is restored once the aggregator exists: from here on the service is ready.
   const handle = yield* Effect.serviceOption(AggregatorHandle)
   if (Option.isSome(handle)) yield* handle.value.ready(aggregator)
+  // On a real cluster SHUTDOWN_TIMEOUT_MS bounds the write in flight at shutdown.
+  const kafkaConfig = yield* Effect.serviceOption(KafkaConfig)
   yield* StreamProcessor.run({
     groupId: config.applicationId,
     topics: [config.transformTopic, config.analysisTopic, config.controlTopic],
     guarantee: config.processingGuarantee,
     tickIntervalMs: tickIntervalMs(config),
     handleBatch: aggregator.handleBatch,
-    tick: aggregator.tick
+    tick: aggregator.tick,
+    shutdownGraceMs: Option.getOrUndefined(kafkaConfig)?.shutdownTimeoutMs
   })
 })
 

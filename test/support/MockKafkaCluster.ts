@@ -72,6 +72,12 @@ export interface MockKafkaCluster {
   stderr(): string
   /** Stops the cluster and waits for the process to exit. Idempotent. */
   stop(): Promise<void>
+  /**
+   * Freezes every broker (SIGSTOP to the launcher): connections stay open and requests
+   * go unanswered, as with a hung broker or a network partition. `thaw` resumes it.
+   */
+  freeze(): void
+  thaw(): void
 }
 
 /**
@@ -265,6 +271,8 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions): P
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
+        // A frozen launcher would not notice its stdin closing.
+        child.kill("SIGCONT")
         // EOF on stdin is the launcher's normal shutdown path; SIGKILL only if it hangs.
         child.stdin.end()
         const killer = setTimeout(() => child.kill("SIGKILL"), 5_000)
@@ -279,7 +287,9 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions): P
     bootstrap,
     brokers: bootstrap.split(","),
     stderr: () => stderr,
-    stop
+    stop,
+    freeze: () => void child.kill("SIGSTOP"),
+    thaw: () => void child.kill("SIGCONT")
   }
 }
 

@@ -49,7 +49,8 @@ export const kafkaJsConfig = (settings: KafkaJsOptions): KafkaJsConfig => {
     connectionTimeout: settings.connectionTimeoutMs,
     requestTimeout: settings.requestTimeoutMs,
     logLevel: kafkaJsLevel(settings.logLevel),
-    // kafkajs's own retries cover blips; longer outages are retried by retryRetriable.
+    // kafkajs's own retries cover blips; longer outages surface as retriable KafkaErrors,
+    // waited out by the stream processor (writes) or retryRetriable (start-up, admin calls).
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }
   }
   const tls = settings.tls

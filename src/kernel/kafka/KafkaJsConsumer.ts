@@ -253,7 +253,8 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       ),
       commit: Effect.fn("KafkaJs.commit")(function*(committed: ReadonlyArray<TopicPartitionOffset>) {
         if (committed.length === 0) return
-        yield* retryRetriable(commitOnce(committed))
+        // Tried once: a retriable failure (broker away, rebalance) is the caller's to retry.
+        yield* commitOnce(committed)
         acknowledge(committed)
       })
     }

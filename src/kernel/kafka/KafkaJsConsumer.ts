@@ -8,6 +8,7 @@ import { Cause, Effect, Queue, Stream } from "effect"
 import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
 import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable, rootCause, toKafkaError } from "./KafkaJsErrors.ts"
+import { singleActiveAssigner } from "./KafkaJsSingleActiveAssigner.ts"
 import {
   type ConsumedRecord,
   KafkaError,
@@ -156,7 +157,11 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       (unlisten) => Effect.sync(unlisten)
     )
 
-    const consumer = kafka.consumer(consumerConfig(settings, options.groupId))
+    const consumer = kafka.consumer({
+      ...consumerConfig(settings, options.groupId),
+      // One active member per group (the first to join); later ones stand by.
+      partitionAssigners: [singleActiveAssigner(Date.now())]
+    })
     let crashed = false
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable crashes; only a final one ends the stream.
@@ -164,8 +169,21 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       crashed = true
       Queue.failCauseUnsafe(queue, Cause.fail(toKafkaError("consume")(payload.error)))
     })
-    // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
-    consumer.on(consumer.events.GROUP_JOIN, () => void (rejoinWith = undefined))
+    const log = Effect.runForkWith(yield* Effect.context<never>())
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
+      rejoinWith = undefined
+      const assigned = Object.values(payload.memberAssignment).reduce((n, partitions) => n + partitions.length, 0)
+      log(
+        assigned === 0
+          ? Effect.logWarning(
+            `standby: another member of consumer group '${options.groupId}' holds every partition; this instance ` +
+              "consumes nothing and takes over when that member leaves (one active member per group: " +
+              "several would split the partitions and the state kept per key)"
+          )
+          : Effect.logInfo(`active: consuming all ${assigned} partitions of consumer group '${options.groupId}'`)
+      )
+    })
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, pause }: EachBatchPayload): Promise<void> => {
       if (closing) {

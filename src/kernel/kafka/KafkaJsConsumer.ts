@@ -4,7 +4,7 @@
  * committed it: kafkajs fetches no further batch meanwhile, so a slow pipeline slows
  * consumption instead of piling batches up, and nothing is committed that was not handled.
  */
-import { Cause, Effect, Queue, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
 import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
 import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable, rootCause, toKafkaError } from "./KafkaJsErrors.ts"
@@ -170,19 +170,30 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       Queue.failCauseUnsafe(queue, Cause.fail(toKafkaError("consume")(payload.error)))
     })
     const log = Effect.runForkWith(yield* Effect.context<never>())
+    const active = yield* Deferred.make<void>()
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
       rejoinWith = undefined
       const assigned = Object.values(payload.memberAssignment).reduce((n, partitions) => n + partitions.length, 0)
-      log(
-        assigned === 0
-          ? Effect.logWarning(
-            `standby: another member of consumer group '${options.groupId}' holds every partition; this instance ` +
-              "consumes nothing and takes over when that member leaves (one active member per group: " +
-              "several would split the partitions and the state kept per key)"
-          )
-          : Effect.logInfo(`active: consuming all ${assigned} partitions of consumer group '${options.groupId}'`)
-      )
+      if (assigned > 0) {
+        log(Effect.logInfo(`active: consuming all ${assigned} partitions of consumer group '${options.groupId}'`))
+        Deferred.doneUnsafe(active, Exit.void)
+      } else if (Deferred.isDoneUnsafe(active)) {
+        // Another member now holds the partitions (clock skew between hosts can do this):
+        // the state built while active is stale from here on, so this member stops for good.
+        Queue.failCauseUnsafe(queue, Cause.fail(new KafkaError({
+          operation: "consume",
+          message: `another member of consumer group '${options.groupId}' took every partition; ` +
+            "stopping, since a restart must restore the state it writes",
+          retriable: false
+        })))
+      } else {
+        log(Effect.logWarning(
+          `standby: another member of consumer group '${options.groupId}' holds every partition; this instance ` +
+            "consumes nothing and takes over when that member leaves (one active member per group: " +
+            "several would split the partitions and the state kept per key)"
+        ))
+      }
     })
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, pause }: EachBatchPayload): Promise<void> => {
@@ -258,6 +269,7 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       }).pipe(Effect.tap(() => Effect.sync(() => (rejoinWith = undefined))))
 
     const subscription: Subscription = {
+      active: Deferred.await(active),
       batches: Stream.fromQueue(queue).pipe(
         // The stream's reader stopped (done, interrupted, failed) while the subscription is
         // open: nothing will commit what it held. On our own shutdown the finalizer waits instead.

@@ -62,6 +62,12 @@ export interface SubscribeOptions {
  * member that joined first, and later members get no batches (standby) until it leaves.
  */
 export interface Subscription {
+  /**
+   * Completes once this member holds partitions: at once for the group's first member, on
+   * takeover for a standby. Build state only then, so it includes the writes of the member
+   * that held the partitions before.
+   */
+  readonly active: Effect.Effect<void>
   /** Batches in arrival order; each batch holds one topic-partition. */
   readonly batches: Stream.Stream<RecordBatch, KafkaError>
   /**

@@ -23,19 +23,25 @@ export interface StepOutput {
   readonly changelog: ReadonlyArray<OutgoingRecord>
 }
 
-export interface ProcessorOptions {
+/** What the processor calls per batch and per clock tick. */
+export interface Handler {
+  readonly handleBatch: (batch: RecordBatch) => Effect.Effect<StepOutput>
+  readonly tick: Effect.Effect<StepOutput>
+}
+
+export interface MembershipOptions {
   readonly groupId: string
   readonly topics: ReadonlyArray<string>
   readonly guarantee: Guarantee
   readonly tickIntervalMs: number
-  readonly handleBatch: (batch: RecordBatch) => Effect.Effect<StepOutput>
-  readonly tick: Effect.Effect<StepOutput>
   /**
    * Shutdown grace (SHUTDOWN_TIMEOUT_MS): once the processor is interrupted, how long the
    * write of the event in flight may still take before it is abandoned. Default 10 s.
    */
   readonly shutdownGraceMs?: number | undefined
 }
+
+export interface ProcessorOptions extends MembershipOptions, Handler {}
 
 /**
  * The one retry policy for writes (the Kafka adapters do not retry writes themselves
@@ -59,9 +65,22 @@ const nextOffsets = (batch: RecordBatch): ReadonlyArray<TopicPartitionOffset> =>
 
 /** Consumes until interrupted (closing the scope leaves the group). */
 export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
+  runWhenActive(options, Effect.succeed(options))
+
+/**
+ * Joins the group, waits until this member holds partitions (a standby waits for the
+ * active member to leave), only then builds the handler (where state is restored, so it
+ * includes everything the previous holder wrote), and consumes until interrupted.
+ */
+export const runWhenActive = <E, R>(
+  options: MembershipOptions,
+  makeHandler: Effect.Effect<Handler, E, R>
+): Effect.Effect<void, KafkaError | E, KafkaClient | Scope.Scope | R> =>
   Effect.gen(function*() {
     const kafka = yield* KafkaClient
     const subscription = yield* kafka.subscribe({ groupId: options.groupId, topics: options.topics, fromBeginning: true })
+    yield* subscription.active
+    const handler = yield* makeHandler
 
     /**
      * The steps of a write in their order; each is retried on its own, so a retry repeats
@@ -132,7 +151,7 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
 
     const handle = (event: Event) =>
       Effect.uninterruptible(Effect.flatMap(
-        event._tag === "Batch" ? options.handleBatch(event.batch) : options.tick,
+        event._tag === "Batch" ? handler.handleBatch(event.batch) : handler.tick,
         (output) => writeWithinGrace(output, event._tag === "Batch" ? nextOffsets(event.batch) : [])
       ))
 

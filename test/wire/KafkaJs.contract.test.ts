@@ -182,17 +182,18 @@ const mockTopics = contractTopics("contract-")
 const heldTopic = { name: "kafkajs-held", partitions: 2 }
 const rebalanceTopic = { name: "kafkajs-rebalance", partitions: 2 }
 const drainTopic = { name: "kafkajs-drain", partitions: 1 }
+const demotedTopic = { name: "kafkajs-demoted", partitions: 2 }
 const noAdmin = "the mock cluster has no controller for CreateTopics or transactions; set KAFKA_TEST_BROKERS to run it on a real cluster"
 
 const OnMock = KafkaJs.layer.pipe(
-  Layer.provide(Layer.unwrap(Effect.gen(function*() {
+  Layer.provideMerge(Layer.unwrap(Effect.gen(function*() {
     const mock = yield* MockBrokers
     return KafkaConfig.layerWith(testSettings(mock.brokers))
   }))),
   Layer.provide(Layer.effect(
     MockBrokers,
     Effect.acquireRelease(
-      Effect.tryPromise(() => startMockKafkaCluster({ topics: [...Object.values(mockTopics), heldTopic, rebalanceTopic, drainTopic] })),
+      Effect.tryPromise(() => startMockKafkaCluster({ topics: [...Object.values(mockTopics), heldTopic, rebalanceTopic, drainTopic, demotedTopic] })),
       (mock) => Effect.promise(() => mock.stop())
     )
   ))
@@ -305,6 +306,33 @@ describe.skipIf(mockUnavailable !== undefined)(
             Effect.catch((error) => Effect.fail(new Error(`${error.message}; missing: ${late.filter((m) => !seenBy.second.has(m)).join(",")}`)))
           )
           expect([...seenBy.second].filter((m) => early.includes(m)), "records the first member had committed, read again").toEqual([])
+        }), 60_000)
+
+      it.effect("an active member that loses its partitions to an earlier member stops, its state being stale", () =>
+        Effect.gen(function*() {
+          const kafka = yield* KafkaClient
+          const settings = yield* KafkaJsSettings
+          const subscription = yield* kafka.subscribe({ groupId: "kafkajs-demoted", topics: [demotedTopic.name], fromBeginning: true })
+          yield* subscription.active
+          // A member whose clock says it joined long before (clock skew between hosts).
+          const earlier = new Kafka({ clientId: "earlier", brokers: [...settings.brokers], logLevel: logLevel.NOTHING }).consumer({
+            groupId: "kafkajs-demoted",
+            ...MOCK_CONSUMER_SETTINGS,
+            partitionAssigners: [singleActiveAssigner(0)]
+          })
+          yield* Effect.acquireRelease(
+            Effect.promise(async () => {
+              await earlier.connect()
+              await earlier.subscribe({ topics: [demotedTopic.name], fromBeginning: true })
+              await earlier.run({ eachBatch: async () => {} })
+            }),
+            () => Effect.promise(() => earlier.disconnect())
+          )
+          const ended = yield* subscription.batches.pipe(Stream.runDrain, Effect.flip, Effect.timeout("30 seconds"))
+          expect({ retriable: ended.retriable, message: ended.message }).toEqual({
+            retriable: false,
+            message: expect.stringMatching(/another member of consumer group 'kafkajs-demoted' took every partition/)
+          })
         }), 60_000)
     })
   }

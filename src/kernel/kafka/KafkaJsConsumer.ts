@@ -183,8 +183,8 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
         // the state built while active is stale from here on, so this member stops for good.
         Queue.failCauseUnsafe(queue, Cause.fail(new KafkaError({
           operation: "consume",
-          message: `another member of consumer group '${options.groupId}' took every partition; ` +
-            "stopping, since a restart must restore the state it writes",
+          message: `another member of consumer group '${options.groupId}' took every partition; stopping ` +
+            "(the state this member built is stale now; a restart restores it and stands by)",
           retriable: false
         })))
       } else {

@@ -105,8 +105,8 @@ export const runWhenActive = <E, R>(
 
     // Bounded, at-least-once shutdown (issue 8). Handling an event (in memory, no I/O) is
     // never interrupted, so state is never half-applied. Its write (outputs, changelog,
-    // offsets: each step retried by writeRetry) runs in a fiber of its own. When the processor is
-    // interrupted during that write:
+    // offsets: each step retried by writeRetry) runs in a fiber of its own. When the
+    // processor is interrupted during that write:
     // - waiting between two attempts: the write is abandoned at once;
     // - an attempt under way: it may finish within `graceMs`, without any further retry;
     //   still running then, or failed, the write is abandoned.

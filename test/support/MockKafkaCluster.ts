@@ -32,8 +32,8 @@
  *    Hence MOCK_CONSUMER_SETTINGS below (sessionTimeout 6 s, heartbeat 0.5 s).
  *  - The mock ends a group sync as soon as the leader's SyncGroup (carrying every
  *    member's assignment) arrives; a follower whose SyncGroup comes after it gets
- *    INVALID_REQUEST, kafkajs restarts that consumer and it rejoins, which starts another
- *    rebalance. On a loaded machine two members may need several rounds to settle.
+ *    INVALID_REQUEST, and kafkajs crashes that consumer for good. The service's assigner
+ *    (KafkaJsSingleActiveAssigner.ts) therefore lets followers sync first.
  *  - Silence kafkajs's partitioner warning with
  *    `createPartitioner: Partitioners.DefaultPartitioner`.
  *  - stop() takes 0-1 s (librdkafka's mock thread notices shutdown on a 1 s

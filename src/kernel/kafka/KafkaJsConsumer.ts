@@ -163,14 +163,17 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       partitionAssigners: [singleActiveAssigner(Date.now())]
     })
     let crashed = false
+    const active = yield* Deferred.make<void, KafkaError>()
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // kafkajs restarts itself after retriable crashes; only a final one ends the stream.
+      // kafkajs restarts itself after retriable crashes; only a final one ends the stream
+      // (or the wait for partitions: a member that can never join must not idle for ever).
       if (payload.restart) return
       crashed = true
-      Queue.failCauseUnsafe(queue, Cause.fail(toKafkaError("consume")(payload.error)))
+      const error = toKafkaError("consume")(payload.error)
+      Deferred.doneUnsafe(active, Exit.fail(error))
+      Queue.failCauseUnsafe(queue, Cause.fail(error))
     })
     const log = Effect.runForkWith(yield* Effect.context<never>())
-    const active = yield* Deferred.make<void>()
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
       rejoinWith = undefined

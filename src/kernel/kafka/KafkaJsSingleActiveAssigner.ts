@@ -10,6 +10,7 @@ import { AssignerProtocol, type PartitionAssigner } from "kafkajs"
 /** The group protocol name: members that do not speak it cannot join (no silent split). */
 export const singleActiveProtocol = "SingleActiveMember"
 const version = 0
+const followerHeadStartMs = 1_000
 
 /** A member's userData: when it joined (epoch ms), 8 bytes big-endian. */
 const encodeJoinedAt = (joinedAt: number): Buffer => {
@@ -38,6 +39,11 @@ export const singleActiveAssigner = (joinedAt: number): PartitionAssigner => ({ 
   name: singleActiveProtocol,
   version,
   async assign({ members, topics }) {
+    // librdkafka's mock coordinator (the wire tests' broker) ends a sync with the leader's
+    // SyncGroup and refuses a follower's that comes later; real brokers hold followers until
+    // the leader's arrives. Letting the followers go first costs a second per rebalance,
+    // and only when standbys exist.
+    if (members.length > 1) await new Promise((resolve) => setTimeout(resolve, followerHeadStartMs))
     const active = activeMember(members.map((m) => ({ memberId: m.memberId, joinedAt: decodeJoinedAt(m.memberMetadata) })))
     const everything = Object.fromEntries(
       topics.map((topic) => [topic, cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) => a - b)])

@@ -67,7 +67,7 @@ export interface Subscription {
    * takeover for a standby. Build state only then, so it includes the writes of the member
    * that held the partitions before.
    */
-  readonly active: Effect.Effect<void>
+  readonly active: Effect.Effect<void, KafkaError>
   /** Batches in arrival order; each batch holds one topic-partition. */
   readonly batches: Stream.Stream<RecordBatch, KafkaError>
   /**

@@ -1,14 +1,21 @@
-/** The running service: the review aggregator on the kernel's stream processor. */
+/**
+ * The running service: the review aggregator on the kernel's task runtime. State is
+ * restored only once this instance holds the partitions: a standby (a second instance
+ * with the same APPLICATION_ID) restores when it takes over, after the active one's
+ * last writes; from then on the service is ready.
+ */
 import { Effect, Layer, Option } from "effect"
-import { AggregatorHandle } from "./AggregatorHandle.ts"
+import { KafkaConfig } from "../config/KafkaConfig.ts"
 import { ReviewAggregator } from "../review/ReviewAggregator.ts"
+import { AggregatorHandle } from "./AggregatorHandle.ts"
 
 export const runPipeline = Effect.gen(function*() {
   const aggregator = yield* ReviewAggregator
-  // State is restored once the aggregator exists: from here on the service is ready.
   const handle = yield* Effect.serviceOption(AggregatorHandle)
-  if (Option.isSome(handle)) yield* handle.value.ready(aggregator)
-  yield* Effect.scoped(aggregator.run)
+  // On a real cluster SHUTDOWN_TIMEOUT_MS bounds the write in flight at shutdown.
+  const kafkaConfig = yield* Effect.serviceOption(KafkaConfig)
+  const ready = Option.isSome(handle) ? handle.value.ready(aggregator) : Effect.void
+  yield* Effect.scoped(aggregator.run(ready, Option.getOrUndefined(kafkaConfig)?.shutdownTimeoutMs))
 })
 
 /** Forks the pipeline for the lifetime of the layer (replay, demo, tests read its outputs meanwhile). */

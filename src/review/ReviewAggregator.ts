@@ -24,8 +24,13 @@ export interface AggregatorStatus {
 }
 
 export class ReviewAggregator extends Context.Service<ReviewAggregator, {
-  /** Consumes until interrupted (closing the scope leaves the group). */
-  readonly run: Effect.Effect<void, KafkaError, Scope.Scope>
+  /**
+   * Joins the group, restores state once this instance holds the partitions, runs
+   * `onRestored`, then consumes until interrupted (closing the scope leaves the group).
+   */
+  readonly run: (onRestored: Effect.Effect<void>, shutdownGraceMs?: number) => Effect.Effect<void, KafkaError, Scope.Scope>
+  /** False until the state is restored. */
+  readonly restored: Effect.Effect<boolean>
   readonly job: (jobId: string) => Effect.Effect<Job | undefined>
   readonly jobs: Effect.Effect<ReadonlyArray<Job>>
   readonly status: Effect.Effect<AggregatorStatus>
@@ -79,22 +84,32 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
         })
       })
 
-    const runtime = yield* Runtime.make({
-      applicationId: config.applicationId,
-      dlqTopic: config.dlqTopic,
-      guarantee: config.processingGuarantee,
-      task,
-      observe
-    })
-    const current = () => book!
+    let restored = false
+    const run = (onRestored: Effect.Effect<void>, shutdownGraceMs?: number) =>
+      Effect.gen(function*() {
+        const runtime = yield* Runtime.make({
+          applicationId: config.applicationId,
+          dlqTopic: config.dlqTopic,
+          guarantee: config.processingGuarantee,
+          shutdownGraceMs,
+          task,
+          observe,
+          onRestored: () =>
+            Effect.andThen(Effect.sync(() => {
+              restored = true
+            }), onRestored)
+        })
+        yield* runtime.run
+      }).pipe(Effect.provideService(KafkaClient, kafka))
 
     return ReviewAggregator.of({
-      run: Effect.provideService(runtime.run, KafkaClient, kafka),
-      job: (jobId) => Effect.sync(() => current().job(jobId)),
-      jobs: Effect.sync(() => current().jobs()),
+      run,
+      restored: Effect.sync(() => restored),
+      job: (jobId) => Effect.sync(() => book?.job(jobId)),
+      jobs: Effect.sync(() => book?.jobs() ?? []),
       status: Effect.sync(() => {
-        const jobs = current().jobs()
-        return { jobs: jobs.length, unfinishedJobs: jobs.filter((j) => j.stages.ended === undefined).length, pendingJoins: current().pendingJoins }
+        const jobs = book?.jobs() ?? []
+        return { jobs: jobs.length, unfinishedJobs: jobs.filter((j) => j.stages.ended === undefined).length, pendingJoins: book?.pendingJoins ?? 0 }
       })
     })
   }))

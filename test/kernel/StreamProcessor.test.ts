@@ -25,6 +25,19 @@ const flakyKafka = (failures: number, retriable: boolean) =>
     })
   })).pipe(Layer.provideMerge(EmbeddedKafka.layer()))
 
+/** The embedded broker whose `produce` to `out` takes `ms` (or never ends) before it writes. */
+const slowKafka = (ms: number | "never") =>
+  Layer.effect(KafkaClient, Effect.gen(function*() {
+    const kafka = yield* KafkaClient
+    return KafkaClient.of({
+      ...kafka,
+      produce: (records) =>
+        records.some((r) => r.topic === "out")
+          ? (ms === "never" ? Effect.never : Effect.sleep(ms)).pipe(Effect.andThen(kafka.produce(records)))
+          : kafka.produce(records)
+    })
+  })).pipe(Layer.provideMerge(EmbeddedKafka.layer()))
+
 let handled = 0
 const processor = StreamProcessor.run({
   groupId: "g",
@@ -34,7 +47,8 @@ const processor = StreamProcessor.run({
     Effect.sync(() => {
       handled += batch.records.length
       return { records: batch.records.map((r) => ({ topic: "out", key: r.key, value: r.value })), changelog: [] }
-    })
+    }),
+  shutdownGraceMs: 5_000
 })
 
 const produceInput = Effect.gen(function*() {
@@ -89,4 +103,35 @@ describe("StreamProcessor", () => {
       expect(String(exit)).toMatch(/broker not available/)
       expect(broker.committed("g")).toEqual([])
     }).pipe(Effect.provide(flakyKafka(1, false))))
+
+  it.effect("on shutdown, a write under way may finish within the grace, and its batch is committed", () =>
+    Effect.gen(function*() {
+      const broker = yield* EmbeddedBroker
+      yield* produceInput
+      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
+      yield* yieldMany
+      const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      yield* yieldMany
+      expect(stopping.pollUnsafe(), "stopped before the write under way finished").toBeUndefined()
+      yield* TestClock.adjust(3_000)
+      yield* Fiber.join(stopping)
+      expect(broker.records("out")).toHaveLength(2)
+      expect(broker.committed("g"), "the batch written during the grace is committed").toEqual([{ topic: "in", partition: 0, offset: 2 }])
+    }).pipe(Effect.provide(slowKafka(3_000))))
+
+  it.effect("on shutdown, a write still under way when the grace ends is abandoned, nothing of its batch committed", () =>
+    Effect.gen(function*() {
+      const broker = yield* EmbeddedBroker
+      yield* produceInput
+      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
+      yield* yieldMany
+      const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      yield* TestClock.adjust(4_999)
+      yield* yieldMany
+      expect(stopping.pollUnsafe(), "stopped before the grace ended").toBeUndefined()
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(stopping)
+      expect(broker.records("out")).toEqual([])
+      expect(broker.committed("g"), "nothing committed for the abandoned batch").toEqual([])
+    }).pipe(Effect.provide(slowKafka("never"))))
 })

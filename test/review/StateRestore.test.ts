@@ -13,6 +13,14 @@ import { ReviewAggregator } from "../../src/review/ReviewAggregator.ts"
 import { json, text } from "../support/Outputs.ts"
 import { advance, analysisOf, collectionDone, controlOut, output, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
 
+/** The aggregator of this life, once it has restored its state. */
+const restoredAggregator = Effect.gen(function*() {
+  const aggregator = yield* ReviewAggregator
+  for (let i = 0; i < 10_000 && !(yield* aggregator.restored); i++) yield* Effect.yieldNow
+  expect(yield* aggregator.restored, "state restored").toBe(true)
+  return aggregator
+})
+
 const pipeline = AggregatorPipeline.layer.pipe(
   Layer.provide(JobTracer.disabled),
   Layer.provideMerge(AppConfig.layerWith({ ...testTopics, timeoutMs: 10_000, windowInactivityMs: 5_000, publishIntervalMs: 600_000 }))
@@ -35,7 +43,7 @@ describe("state restore from the changelog", () => {
       }))
 
       yield* life(Effect.gen(function*() {
-        const aggregator = yield* ReviewAggregator
+        const aggregator = yield* restoredAggregator
         const j = yield* aggregator.job("j")
         expect(j?.stats.transform.total, "restored transform count").toBe(2)
         expect((yield* aggregator.status).pendingJoins, "restored join buffers (j|r2 and d|x1 wait for their analysis)").toBe(2)
@@ -55,7 +63,7 @@ describe("state restore from the changelog", () => {
       }))
 
       yield* life(Effect.gen(function*() {
-        const aggregator = yield* ReviewAggregator
+        const aggregator = yield* restoredAggregator
         const before = yield* aggregator.job("j")
         expect(before?.finishedAt, "finished job restored").toBeDefined()
         yield* send("transform", [transformOf("j", "r1"), transformOf("j", "r9")])

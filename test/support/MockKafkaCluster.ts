@@ -30,6 +30,10 @@
  *        3 s first-join delay); 5 s measured slower (8 s) than 6 s for a second
  *        member; rebalanceTimeout is not used by the mock.
  *    Hence MOCK_CONSUMER_SETTINGS below (sessionTimeout 6 s, heartbeat 0.5 s).
+ *  - The mock ends a group sync as soon as the leader's SyncGroup (carrying every
+ *    member's assignment) arrives; a follower whose SyncGroup comes after it gets
+ *    INVALID_REQUEST, and kafkajs crashes that consumer for good. The service's assigner
+ *    (KafkaJsSingleActiveAssigner.ts) therefore lets followers sync first.
  *  - Silence kafkajs's partitioner warning with
  *    `createPartitioner: Partitioners.DefaultPartitioner`.
  *  - stop() takes 0-1 s (librdkafka's mock thread notices shutdown on a 1 s
@@ -72,6 +76,12 @@ export interface MockKafkaCluster {
   stderr(): string
   /** Stops the cluster and waits for the process to exit. Idempotent. */
   stop(): Promise<void>
+  /**
+   * Freezes every broker (SIGSTOP to the launcher): connections stay open and requests
+   * go unanswered, as with a hung broker or a network partition. `thaw` resumes it.
+   */
+  freeze(): void
+  thaw(): void
 }
 
 /**
@@ -265,6 +275,8 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions): P
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
+        // A frozen launcher would not notice its stdin closing.
+        child.kill("SIGCONT")
         // EOF on stdin is the launcher's normal shutdown path; SIGKILL only if it hangs.
         child.stdin.end()
         const killer = setTimeout(() => child.kill("SIGKILL"), 5_000)
@@ -279,7 +291,9 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions): P
     bootstrap,
     brokers: bootstrap.split(","),
     stderr: () => stderr,
-    stop
+    stop,
+    freeze: () => void child.kill("SIGSTOP"),
+    thaw: () => void child.kill("SIGCONT")
   }
 }
 

@@ -8,8 +8,10 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ConfigProvider, Context, Effect, Exit, Layer, Logger, References, Result, Scope, Stream } from "effect"
+import { ConfigProvider, Context, Effect, Exit, Layer, Logger, References, Result, Schedule, Scope, Stream } from "effect"
 import {
+  AssignerProtocol,
+  type Cluster,
   Kafka,
   KafkaJSConnectionError,
   KafkaJSNumberOfRetriesExceeded,
@@ -22,6 +24,7 @@ import * as KafkaJs from "../../src/kernel/kafka/KafkaJs.ts"
 import { KafkaJsSettings } from "../../src/kernel/kafka/KafkaJs.ts"
 import { toKafkaError } from "../../src/kernel/kafka/KafkaJsErrors.ts"
 import { effectLogCreator } from "../../src/kernel/kafka/KafkaJsLogger.ts"
+import { activeMember, singleActiveAssigner } from "../../src/kernel/kafka/KafkaJsSingleActiveAssigner.ts"
 import { KafkaClient, KafkaError, type RecordBatch, type TopicPartitionOffset } from "../../src/kernel/kafka/KafkaPort.ts"
 import * as StreamProcessor from "../../src/kernel/runtime/StreamProcessor.ts"
 import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, mockClusterAvailable, startMockKafkaCluster, wireTestsRequired } from "../support/MockKafkaCluster.ts"
@@ -49,6 +52,25 @@ describe("kafkajs adapter without a broker", () => {
     }
     expect(toKafkaError("produce")(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 1000 })).message)
       .toContain("ECONNREFUSED")
+  })
+
+  it("gives every partition of every topic to the member that joined first, none to the others", async () => {
+    const partitions: Record<string, number> = { a: 3, b: 2 }
+    const cluster = {
+      findTopicPartitionMetadata: (topic: string) => Array.from({ length: partitions[topic]! }, (_, partitionId) => ({ partitionId }))
+    } as unknown as Cluster
+    const assignerOf = (joinedAt: number) => singleActiveAssigner(joinedAt)({ cluster, groupId: "g", logger: undefined as never })
+    const member = (memberId: string, joinedAt: number) => ({ memberId, memberMetadata: assignerOf(joinedAt).protocol({ topics: ["a", "b"] }).metadata })
+    const decode = (assignments: ReadonlyArray<{ memberId: string; memberAssignment: Buffer }>) =>
+      Object.fromEntries(assignments.map((a) => [a.memberId, AssignerProtocol.MemberAssignment.decode(a.memberAssignment)?.assignment]))
+    // Whoever leads the group (runs the assignment), the earliest member gets everything.
+    expect(decode(await assignerOf(3_000).assign({ members: [member("m-late", 3_000), member("m-early", 1_000), member("m-mid", 2_000)], topics: ["a", "b"] })))
+      .toEqual({ "m-late": {}, "m-early": { a: [0, 1, 2], b: [0, 1] }, "m-mid": {} })
+    expect(activeMember([{ memberId: "m-2", joinedAt: 5 }, { memberId: "m-1", joinedAt: 5 }]), "ties by member id").toBe("m-1")
+    // A member whose metadata carries no join time (another client) never wins over one that does.
+    const foreign = { memberId: "m-0", memberMetadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics: ["a"], userData: Buffer.alloc(0) }) }
+    expect(decode(await assignerOf(1).assign({ members: [foreign, member("m-9", 9_000)], topics: ["a"] })))
+      .toEqual({ "m-0": {}, "m-9": { a: [0, 1, 2] } })
   })
 
   it("routes kafkajs log lines into Effect's logger with their level and namespace", async () => {
@@ -160,17 +182,18 @@ const mockTopics = contractTopics("contract-")
 const heldTopic = { name: "kafkajs-held", partitions: 2 }
 const rebalanceTopic = { name: "kafkajs-rebalance", partitions: 2 }
 const drainTopic = { name: "kafkajs-drain", partitions: 1 }
+const demotedTopic = { name: "kafkajs-demoted", partitions: 2 }
 const noAdmin = "the mock cluster has no controller for CreateTopics or transactions; set KAFKA_TEST_BROKERS to run it on a real cluster"
 
 const OnMock = KafkaJs.layer.pipe(
-  Layer.provide(Layer.unwrap(Effect.gen(function*() {
+  Layer.provideMerge(Layer.unwrap(Effect.gen(function*() {
     const mock = yield* MockBrokers
     return KafkaConfig.layerWith(testSettings(mock.brokers))
   }))),
   Layer.provide(Layer.effect(
     MockBrokers,
     Effect.acquireRelease(
-      Effect.tryPromise(() => startMockKafkaCluster({ topics: [...Object.values(mockTopics), heldTopic, rebalanceTopic, drainTopic] })),
+      Effect.tryPromise(() => startMockKafkaCluster({ topics: [...Object.values(mockTopics), heldTopic, rebalanceTopic, drainTopic, demotedTopic] })),
       (mock) => Effect.promise(() => mock.stop())
     )
   ))
@@ -238,38 +261,78 @@ describe.skipIf(mockUnavailable !== undefined)(
           expect(batch!.records.map((r) => `${r.offset}:${new TextDecoder().decode(r.value!)}`), "what the next member reads").toEqual(["2:d2"])
         }))
 
-      it.effect("a second member joining mid-stream takes over partitions without losing a record", () =>
+      it.effect("a second member of the group stands by while the first is active, then takes over every partition, losing no record", () =>
         Effect.gen(function*() {
           const kafka = yield* KafkaClient
-          const seen = new Set<string>()
+          const seenBy = { first: new Set<string>(), second: new Set<string>() }
+          const committedByFirst = new Set<string>()
           const wave = (from: number) =>
             kafka.produce(Array.from({ length: 10 }, (_, i) => ({ topic: rebalanceTopic.name, key: null, value: `m${from + i}`, partition: i % 2 })))
-          // A member that handles each batch slowly and commits it, like the stream processor.
-          const member = Effect.gen(function*() {
-            const subscription = yield* kafka.subscribe({ groupId: "kafkajs-rebalance", topics: [rebalanceTopic.name], fromBeginning: true })
-            yield* subscription.batches.pipe(
-              Stream.runForEach((batch) =>
-                Effect.gen(function*() {
-                  for (const r of batch.records) seen.add(new TextDecoder().decode(r.value!))
-                  yield* Effect.sleep("100 millis")
-                  yield* subscription.commit(nextOffsets(batch))
-                })
-              ),
-              Effect.forkScoped
-            )
-          })
+          // A member that handles each batch slowly and commits it, like the stream processor
+          // (which retries a commit that failed for the rebalance).
+          const member = (seen: Set<string>, committed = new Set<string>()) =>
+            Effect.gen(function*() {
+              const subscription = yield* kafka.subscribe({ groupId: "kafkajs-rebalance", topics: [rebalanceTopic.name], fromBeginning: true })
+              yield* subscription.batches.pipe(
+                Stream.runForEach((batch) =>
+                  Effect.gen(function*() {
+                    const values = batch.records.map((r) => new TextDecoder().decode(r.value!))
+                    for (const v of values) seen.add(v)
+                    yield* Effect.sleep("100 millis")
+                    yield* subscription.commit(nextOffsets(batch)).pipe(
+                      Effect.retry({ while: (e) => e.retriable, schedule: Schedule.spaced("200 millis") })
+                    )
+                    for (const v of values) committed.add(v)
+                  })
+                ),
+                Effect.forkScoped
+              )
+            })
+          const firstScope = yield* Scope.make()
           yield* wave(0)
-          yield* member
-          yield* until(() => seen.size >= 1, 15_000, "the first member's first batch")
-          yield* member
-          for (let w = 1; w <= 4; w++) {
-            yield* Effect.sleep("1 second")
-            yield* wave(w * 10)
-          }
-          const all = Array.from({ length: 50 }, (_, i) => `m${i}`)
-          yield* until(() => all.every((m) => seen.has(m)), 40_000, "every record after the rebalance").pipe(
-            Effect.catch((error) => Effect.fail(new Error(`${error.message}; missing: ${all.filter((m) => !seen.has(m)).join(",")}`)))
+          yield* member(seenBy.first, committedByFirst).pipe(Scope.provide(firstScope))
+          yield* until(() => seenBy.first.size >= 1, 15_000, "the first member's first batch")
+          // Subscribing returns once the member has joined, i.e. after the rebalance that let it in.
+          yield* member(seenBy.second)
+          yield* wave(10)
+          yield* wave(20)
+          const early = Array.from({ length: 30 }, (_, i) => `m${i}`)
+          yield* until(() => early.every((m) => committedByFirst.has(m)), 30_000, "the first member reading and committing every record while active")
+          expect([...seenBy.second], "records handed to the standby while the first member is active").toEqual([])
+          yield* Scope.close(firstScope, Exit.void)
+          yield* wave(30)
+          const late = Array.from({ length: 10 }, (_, i) => `m${30 + i}`)
+          yield* until(() => late.every((m) => seenBy.second.has(m)), 30_000, "the standby taking over").pipe(
+            Effect.catch((error) => Effect.fail(new Error(`${error.message}; missing: ${late.filter((m) => !seenBy.second.has(m)).join(",")}`)))
           )
+          expect([...seenBy.second].filter((m) => early.includes(m)), "records the first member had committed, read again").toEqual([])
+        }), 60_000)
+
+      it.effect("an active member that loses its partitions to an earlier member stops, its state being stale", () =>
+        Effect.gen(function*() {
+          const kafka = yield* KafkaClient
+          const settings = yield* KafkaJsSettings
+          const subscription = yield* kafka.subscribe({ groupId: "kafkajs-demoted", topics: [demotedTopic.name], fromBeginning: true })
+          yield* subscription.active
+          // A member whose clock says it joined long before (clock skew between hosts).
+          const earlier = new Kafka({ clientId: "earlier", brokers: [...settings.brokers], logLevel: logLevel.NOTHING }).consumer({
+            groupId: "kafkajs-demoted",
+            ...MOCK_CONSUMER_SETTINGS,
+            partitionAssigners: [singleActiveAssigner(0)]
+          })
+          yield* Effect.acquireRelease(
+            Effect.promise(async () => {
+              await earlier.connect()
+              await earlier.subscribe({ topics: [demotedTopic.name], fromBeginning: true })
+              await earlier.run({ eachBatch: async () => {} })
+            }),
+            () => Effect.promise(() => earlier.disconnect())
+          )
+          const ended = yield* subscription.batches.pipe(Stream.runDrain, Effect.flip, Effect.timeout("30 seconds"))
+          expect({ retriable: ended.retriable, message: ended.message }).toEqual({
+            retriable: false,
+            message: expect.stringMatching(/another member of consumer group 'kafkajs-demoted' took every partition/)
+          })
         }), 60_000)
     })
   }

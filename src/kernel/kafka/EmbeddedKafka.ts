@@ -144,6 +144,8 @@ const makeSubscription = (log: Log, options: SubscribeOptions, maxBatchSize: num
     return batch !== undefined ? Effect.succeed(batch) : Effect.flatMap(Deferred.await(signal), () => nextBatch)
   })
   return {
+    // One member per group here: it holds every partition from the start.
+    active: Effect.void,
     batches: Stream.unfold(undefined, () => Effect.map(nextBatch, (b) => [b, undefined] as const)),
     commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.sync(() => log.commit(options.groupId, offsets)),
     progress: Effect.sync(() =>

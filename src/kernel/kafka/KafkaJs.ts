@@ -4,59 +4,28 @@
  * The adapter declares the options it needs (KafkaJsSettings); the application's
  * configuration provides them. kafkajs logs go to Effect's logger.
  */
-import { Context, Effect, Layer, Redacted, Semaphore } from "effect"
+import { Effect, Layer, Redacted, Semaphore } from "effect"
 import { type Admin, Kafka, type KafkaConfig as KafkaJsConfig, type SASLOptions } from "kafkajs"
 import { CommittedOffsets, readAll, subscribe } from "./KafkaJsConsumer.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import { effectLogCreator, kafkaJsLevel } from "./KafkaJsLogger.ts"
 import { makeProducer, makeTransactions } from "./KafkaJsProducer.ts"
+import { type KafkaJsOptions, KafkaJsSettings } from "./KafkaJsSettings.ts"
 import { KafkaClient, type KafkaError, type TopicSpec } from "./KafkaPort.ts"
 
-export const SaslMechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const
-export type SaslMechanism = (typeof SaslMechanisms)[number]
-
-/** kafkajs ships gzip only; snappy/lz4/zstd would need extra codec packages. */
-export const Compressions = ["none", "gzip"] as const
-export type Compression = (typeof Compressions)[number]
-
-export const KafkaLogLevels = ["nothing", "error", "warn", "info", "debug"] as const
-export type KafkaLogLevel = (typeof KafkaLogLevels)[number]
-
-export interface TlsOptions {
-  /** PEM contents (not paths): the cluster CA, and the client certificate for mTLS. */
-  readonly ca: string | undefined
-  readonly cert: string | undefined
-  readonly key: Redacted.Redacted<string> | undefined
-  readonly keyPassword: Redacted.Redacted<string> | undefined
-  readonly rejectUnauthorized: boolean
-}
-
-export interface SaslOptions {
-  readonly mechanism: SaslMechanism
-  readonly username: string
-  readonly password: Redacted.Redacted<string>
-}
-
-export interface KafkaJsOptions {
-  readonly brokers: ReadonlyArray<string>
-  readonly clientId: string
-  readonly tls: TlsOptions | undefined
-  readonly sasl: SaslOptions | undefined
-  readonly connectionTimeoutMs: number
-  readonly requestTimeoutMs: number
-  readonly sessionTimeoutMs: number
-  readonly rebalanceTimeoutMs: number
-  readonly heartbeatIntervalMs: number
-  readonly compression: Compression
-  readonly logLevel: KafkaLogLevel
-  /** Identity of the transactional producer (exactly_once_v2); stable per replica. */
-  readonly transactionalId: string
-  /** Upper bound for each shutdown step (finishing the in-flight batch, disconnecting). */
-  readonly shutdownTimeoutMs: number
-}
-
-/** The adapter's options, provided by the application's configuration. */
-export class KafkaJsSettings extends Context.Service<KafkaJsSettings, KafkaJsOptions>()("review-aggregator/KafkaJsSettings") {}
+// The settings live in their own module (no import cycle); re-exported for the configuration.
+export {
+  type Compression,
+  Compressions,
+  type KafkaJsOptions,
+  KafkaJsSettings,
+  type KafkaLogLevel,
+  KafkaLogLevels,
+  type SaslMechanism,
+  SaslMechanisms,
+  type SaslOptions,
+  type TlsOptions
+} from "./KafkaJsSettings.ts"
 
 const saslOf = (settings: KafkaJsOptions): SASLOptions | undefined => {
   const sasl = settings.sasl
@@ -80,7 +49,8 @@ export const kafkaJsConfig = (settings: KafkaJsOptions): KafkaJsConfig => {
     connectionTimeout: settings.connectionTimeoutMs,
     requestTimeout: settings.requestTimeoutMs,
     logLevel: kafkaJsLevel(settings.logLevel),
-    // kafkajs's own retries cover blips; longer outages are retried by retryRetriable.
+    // kafkajs's own retries cover blips; longer outages surface as retriable KafkaErrors,
+    // waited out by the stream processor (writes) or retryRetriable (start-up, admin calls).
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 }
   }
   const tls = settings.tls

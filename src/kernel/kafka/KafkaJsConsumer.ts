@@ -4,10 +4,11 @@
  * committed it: kafkajs fetches no further batch meanwhile, so a slow pipeline slows
  * consumption instead of piling batches up, and nothing is committed that was not handled.
  */
-import { Cause, Effect, Queue, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
 import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
-import type { KafkaJsOptions } from "./KafkaJs.ts"
+import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable, rootCause, toKafkaError } from "./KafkaJsErrors.ts"
+import { singleActiveAssigner } from "./KafkaJsSingleActiveAssigner.ts"
 import {
   type ConsumedRecord,
   KafkaError,
@@ -156,16 +157,47 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       (unlisten) => Effect.sync(unlisten)
     )
 
-    const consumer = kafka.consumer(consumerConfig(settings, options.groupId))
+    const consumer = kafka.consumer({
+      ...consumerConfig(settings, options.groupId),
+      // One active member per group (the first to join); later ones stand by.
+      partitionAssigners: [singleActiveAssigner(Date.now())]
+    })
     let crashed = false
+    const active = yield* Deferred.make<void, KafkaError>()
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // kafkajs restarts itself after retriable crashes; only a final one ends the stream.
+      // kafkajs restarts itself after retriable crashes; only a final one ends the stream
+      // (or the wait for partitions: a member that can never join must not idle for ever).
       if (payload.restart) return
       crashed = true
-      Queue.failCauseUnsafe(queue, Cause.fail(toKafkaError("consume")(payload.error)))
+      const error = toKafkaError("consume")(payload.error)
+      Deferred.doneUnsafe(active, Exit.fail(error))
+      Queue.failCauseUnsafe(queue, Cause.fail(error))
     })
-    // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
-    consumer.on(consumer.events.GROUP_JOIN, () => void (rejoinWith = undefined))
+    const log = Effect.runForkWith(yield* Effect.context<never>())
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
+      rejoinWith = undefined
+      const assigned = Object.values(payload.memberAssignment).reduce((n, partitions) => n + partitions.length, 0)
+      if (assigned > 0) {
+        log(Effect.logInfo(`active: consuming all ${assigned} partitions of consumer group '${options.groupId}'`))
+        Deferred.doneUnsafe(active, Exit.void)
+      } else if (Deferred.isDoneUnsafe(active)) {
+        // Another member now holds the partitions (clock skew between hosts can do this):
+        // the state built while active is stale from here on, so this member stops for good.
+        Queue.failCauseUnsafe(queue, Cause.fail(new KafkaError({
+          operation: "consume",
+          message: `another member of consumer group '${options.groupId}' took every partition; stopping ` +
+            "(the state this member built is stale now; a restart restores it and stands by)",
+          retriable: false
+        })))
+      } else {
+        log(Effect.logWarning(
+          `standby: another member of consumer group '${options.groupId}' holds every partition; this instance ` +
+            "consumes nothing and takes over when that member leaves (one active member per group: " +
+            "several would split the partitions and the state kept per key)"
+        ))
+      }
+    })
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, pause }: EachBatchPayload): Promise<void> => {
       if (closing) {
@@ -240,6 +272,7 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       }).pipe(Effect.tap(() => Effect.sync(() => (rejoinWith = undefined))))
 
     const subscription: Subscription = {
+      active: Deferred.await(active),
       batches: Stream.fromQueue(queue).pipe(
         // The stream's reader stopped (done, interrupted, failed) while the subscription is
         // open: nothing will commit what it held. On our own shutdown the finalizer waits instead.
@@ -253,7 +286,8 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       ),
       commit: Effect.fn("KafkaJs.commit")(function*(committed: ReadonlyArray<TopicPartitionOffset>) {
         if (committed.length === 0) return
-        yield* retryRetriable(commitOnce(committed))
+        // Tried once: a retriable failure (broker away, rebalance) is the caller's to retry.
+        yield* commitOnce(committed)
         acknowledge(committed)
       })
     }

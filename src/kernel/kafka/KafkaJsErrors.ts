@@ -1,8 +1,8 @@
 /**
  * Every kafkajs failure becomes a KafkaError, with `retriable` decided the way kafkajs
- * itself decides whether to restart a consumer: by the innermost cause. Retriable
- * failures (broker down, leader moved, rebalance) are retried here with backoff, so a
- * broker outage pauses the service instead of crashing it and losing in-memory state.
+ * itself decides whether to restart a consumer: by the innermost cause. Writes (produce,
+ * transactions, commits) return it to their caller, whose retry policy decides; start-up
+ * and admin calls wait out retriable failures here (retryRetriable), interruptibly.
  */
 import { Effect, Schedule } from "effect"
 import { KafkaError } from "./KafkaPort.ts"
@@ -86,7 +86,8 @@ const backoff = Schedule.min([Schedule.exponential("200 millis"), Schedule.space
 
 /**
  * Retries retriable KafkaErrors for as long as it takes (each retry is logged);
- * non-retriable ones fail at once. Interruption stops the waiting.
+ * non-retriable ones fail at once. Interruption stops the waiting. For connecting and
+ * admin calls only: writes are retried by their caller (one retry policy for writes).
  */
 export const retryRetriable = <A, E, R>(self: Effect.Effect<A, E | KafkaError, R>): Effect.Effect<A, E | KafkaError, R> =>
   self.pipe(

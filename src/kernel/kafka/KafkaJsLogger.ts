@@ -5,7 +5,7 @@
  */
 import { Effect, type Context } from "effect"
 import { logLevel, type logCreator } from "kafkajs"
-import type { KafkaLogLevel } from "./KafkaJs.ts"
+import type { KafkaLogLevel } from "./KafkaJsSettings.ts"
 
 type Severity = "Error" | "Warn" | "Info" | "Debug"
 

@@ -2,10 +2,12 @@
  * Producing on kafkajs: one plain producer for at_least_once, and a transactional one
  * (created on first use) for exactly_once_v2. Records keep their order; a large write
  * is split into requests that stay below the broker's default `message.max.bytes`.
+ * A write is tried once (with kafkajs's own short retries) and fails with a KafkaError
+ * saying whether it is retriable: retrying, and giving up on shutdown, is the caller's.
  */
-import { Effect, Exit, Scope, Semaphore } from "effect"
+import { Effect, Exit, identity, Scope, Semaphore } from "effect"
 import { CompressionTypes, type IHeaders, type Kafka, type Message, Partitioners, type Producer, type TopicMessages } from "kafkajs"
-import type { KafkaJsOptions } from "./KafkaJs.ts"
+import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import type { KafkaError, OutgoingRecord, TopicPartitionOffset, TransactionContext } from "./KafkaPort.ts"
 
@@ -71,9 +73,10 @@ const producerConfig = {
   allowAutoTopicCreation: false
 }
 
-const connected = (producer: Producer, shutdownTimeoutMs: number) =>
+/** `waitForBroker`: at start-up, wait (logged, interruptibly) for the broker instead of failing. */
+const connected = (producer: Producer, shutdownTimeoutMs: number, waitForBroker: boolean) =>
   Effect.acquireRelease(
-    retryRetriable(attempt("producer.connect", () => producer.connect())).pipe(Effect.as(producer)),
+    (waitForBroker ? retryRetriable : identity)(attempt("producer.connect", () => producer.connect())).pipe(Effect.as(producer)),
     (p) =>
       attempt("producer.disconnect", () => p.disconnect()).pipe(
         Effect.timeout(shutdownTimeoutMs),
@@ -86,13 +89,13 @@ const connected = (producer: Producer, shutdownTimeoutMs: number) =>
 /** The plain producer, connected for the lifetime of the scope. */
 export const makeProducer = (kafka: Kafka, settings: KafkaJsOptions) =>
   Effect.gen(function*() {
-    const producer = yield* connected(kafka.producer(producerConfig), settings.shutdownTimeoutMs)
+    const producer = yield* connected(kafka.producer(producerConfig), settings.shutdownTimeoutMs, true)
     const compression = compressionOf(settings)
     return Effect.fn("KafkaJs.produce")(function*(records: ReadonlyArray<OutgoingRecord>) {
       yield* Effect.annotateCurrentSpan({ "messaging.batch.message_count": records.length })
       for (const topicMessages of toRequests(records)) {
         // acks=all: a record counts as written once every in-sync replica has it.
-        yield* retryRetriable(attempt("produce", () => producer.sendBatch({ topicMessages, acks: -1, compression })))
+        yield* attempt("produce", () => producer.sendBatch({ topicMessages, acks: -1, compression }))
       }
     })
   })
@@ -123,7 +126,9 @@ export const makeTransactions = (
             idempotent: true,
             maxInFlightRequests: 1
           }),
-          settings.shutdownTimeoutMs
+          settings.shutdownTimeoutMs,
+          // Inside a write: an unreachable coordinator fails it (retriable), the caller retries.
+          false
         ).pipe(Scope.provide(scope), Effect.tap((p) => Effect.sync(() => (producer = p))))
     )
 
@@ -155,6 +160,9 @@ export const makeTransactions = (
             Exit.isSuccess(exit) || committed
               ? Effect.void
               : attempt("transaction.abort", () => tx.abort()).pipe(
+                // Runs uninterruptibly (also on shutdown): bounded, so an unreachable broker
+                // cannot hold it; an unaborted transaction is aborted by the coordinator later.
+                Effect.timeout(settings.shutdownTimeoutMs),
                 Effect.catchCause((cause) => Effect.logWarning("transaction abort failed", cause))
               )
           )
@@ -164,6 +172,6 @@ export const makeTransactions = (
       })
 
     return <A, E>(body: (tx: TransactionContext) => Effect.Effect<A, E>): Effect.Effect<A, E | KafkaError> =>
-      // A retriable failure (broker away, coordinator moved) aborts and runs the whole transaction again.
-      lock.withPermit(retryRetriable(once(body))).pipe(Effect.withSpan("KafkaJs.transaction"))
+      // A failure aborts; a retriable one (broker away, coordinator moved) lets the caller run it again.
+      lock.withPermit(once(body)).pipe(Effect.withSpan("KafkaJs.transaction"))
   })

@@ -57,12 +57,24 @@ export interface SubscribeOptions {
 /**
  * A live consumer-group membership. Closing its scope leaves the group. A reader must
  * commit each batch it has handled: an adapter may withhold the next batch until then
- * (the kafkajs adapter does, for backpressure).
+ * (the kafkajs adapter does, for backpressure). A group has one active member until
+ * partitions can move with their state: the kafkajs adapter gives every partition to the
+ * member that joined first, and later members get no batches (standby) until it leaves.
  */
 export interface Subscription {
+  /**
+   * Completes once this member holds partitions: at once for the group's first member, on
+   * takeover for a standby. Build state only then, so it includes the writes of the member
+   * that held the partitions before.
+   */
+  readonly active: Effect.Effect<void, KafkaError>
   /** Batches in arrival order; each batch holds one topic-partition. */
   readonly batches: Stream.Stream<RecordBatch, KafkaError>
-  /** Commits offsets for this group (next offset to read, per partition). */
+  /**
+   * Commits offsets for this group (next offset to read, per partition). Like every write
+   * of the port it is tried once: a failure that a retry may fix (broker away, rebalance)
+   * is a retriable KafkaError, and retrying, or giving up on shutdown, is the caller's.
+   */
   readonly commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>
   /**
    * For every partition this member reads: its high watermark (offset after the last

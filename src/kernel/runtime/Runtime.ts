@@ -21,6 +21,8 @@ export interface RuntimeSettings {
   readonly applicationId: string
   readonly dlqTopic: string
   readonly guarantee: Guarantee
+  /** How long the write in flight may still take once shutdown begins (default 10 s). */
+  readonly shutdownGraceMs?: number | undefined
 }
 
 /** What one handled event produced, for the application's own observers (metrics, tracing, logs). */
@@ -34,7 +36,7 @@ export interface RuntimeOptions<E> extends RuntimeSettings {
   readonly task: TaskDefinition<E>
   /** Runs after each event is handled, before it is written (inside the batch span). */
   readonly observe?: ((event: HandledEvent<E>) => Effect.Effect<void>) | undefined
-  /** Runs once the stores are restored and before the first record is read. */
+  /** Runs once the stores are restored (after this member got its partitions) and before the first record is handled. */
   readonly onRestored?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
 }
 
@@ -52,11 +54,15 @@ const reportRestore = (task: string, taskId: number, report: RestoreReport) =>
     yield* Effect.logInfo(`restored task ${task}/${taskId} from ${report.records} changelog records`)
   })
 
-/** Builds the tasks (restoring their state) and returns how to reach them; then `run` consumes. */
-export const make = <E>(options: RuntimeOptions<E>) =>
+/**
+ * The handler of a runtime: restores its tasks (reading their changelogs) when built,
+ * then handles batches and ticks. Built only once this member holds its partitions, so
+ * the state includes everything the previous holder wrote.
+ */
+const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInstance<E>>) =>
   Effect.gen(function*() {
     const { task: definition } = options
-    const tasks = new Map<number, TaskInstance<E>>()
+    tasks.clear()
     const backlog = yield* ChangelogBacklog.read(
       definition.stores.filter((s) => s.logged !== false).map((s) => changelogTopic(options.applicationId, s))
     )
@@ -131,13 +137,28 @@ export const make = <E>(options: RuntimeOptions<E>) =>
       return { records, changelog }
     })
 
-    const run: Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> = StreamProcessor.run({
-      groupId: options.applicationId,
-      topics: definition.topics,
-      guarantee: options.guarantee,
+    if (options.onRestored !== undefined) yield* options.onRestored([...tasks.values()])
+    return {
       handleBatch,
       tick: definition.punctuateEveryMs === undefined ? undefined : { intervalMs: definition.punctuateEveryMs, run: punctuate }
-    })
-    if (options.onRestored !== undefined) yield* options.onRestored([...tasks.values()])
-    return { run, tasks: { all: () => [...tasks.values()] } satisfies Tasks<E> }
+    } satisfies StreamProcessor.Handler
+  })
+
+export interface RuntimeHandle<E> {
+  /** Joins the group, restores the tasks once partitions are held, and consumes until interrupted. */
+  readonly run: Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope>
+  /** The live tasks (none before the restore). */
+  readonly tasks: Tasks<E>
+}
+
+export const make = <E>(options: RuntimeOptions<E>): Effect.Effect<RuntimeHandle<E>> =>
+  Effect.sync(() => {
+    const tasks = new Map<number, TaskInstance<E>>()
+    const run = StreamProcessor.runWhenActive({
+      groupId: options.applicationId,
+      topics: options.task.topics,
+      guarantee: options.guarantee,
+      shutdownGraceMs: options.shutdownGraceMs
+    }, makeHandler(options, tasks))
+    return { run, tasks: { all: () => [...tasks.values()] } }
   })

@@ -4,7 +4,7 @@
  * outputs are written, then its state changes (changelog), then the input offsets are
  * committed (at_least_once); or all three in one Kafka transaction (exactly_once_v2).
  */
-import { Duration, Effect, Schedule, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import {
   KafkaClient,
@@ -24,23 +24,35 @@ export interface StepOutput {
   readonly changelog: ReadonlyArray<OutgoingRecord>
 }
 
-export interface ProcessorOptions {
-  readonly groupId: string
-  readonly topics: ReadonlyArray<string>
-  readonly guarantee: Guarantee
+/** What the processor calls per batch and, if there is clock work, per tick. */
+export interface Handler {
   /** `progress` is the subscription's, when its adapter has it. */
   readonly handleBatch: (batch: RecordBatch, progress: Subscription["progress"]) => Effect.Effect<StepOutput>
   /** Clock work and how often it runs; no timer at all without it. */
   readonly tick?: {
     readonly intervalMs: number
-    /** `progress` is the subscription's, when its adapter has it. */
     readonly run: (progress: Subscription["progress"]) => Effect.Effect<StepOutput>
   } | undefined
 }
 
+export interface MembershipOptions {
+  readonly groupId: string
+  readonly topics: ReadonlyArray<string>
+  readonly guarantee: Guarantee
+  /**
+   * Shutdown grace (SHUTDOWN_TIMEOUT_MS): once the processor is interrupted, how long the
+   * write of the event in flight may still take before it is abandoned. Default 10 s.
+   */
+  readonly shutdownGraceMs?: number | undefined
+}
+
+export interface ProcessorOptions extends MembershipOptions, Handler {}
+
 /**
- * Backoff for writes that fail with a retriable error (broker down, leader moving):
- * exponential from 200 ms, capped at 30 s, for as long as it takes. The batch's state is
+ * The one retry policy for writes (the Kafka adapters do not retry writes themselves
+ * beyond their client's short built-in retries): a write that fails with a retriable
+ * error (broker down, leader moving, rebalance) is retried with backoff exponential from
+ * 200 ms, capped at 30 s, for as long as it takes or until shutdown. The batch's state is
  * already applied in memory, so the same output is written again rather than the batch
  * being re-handled; a non-retriable error ends the processor (and the service restarts
  * from the changelog and the last committed offsets).
@@ -58,50 +70,100 @@ const nextOffsets = (batch: RecordBatch): ReadonlyArray<TopicPartitionOffset> =>
 
 /** Consumes until interrupted (closing the scope leaves the group). */
 export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
+  runWhenActive(options, Effect.succeed(options))
+
+/**
+ * Joins the group, waits until this member holds partitions (a standby waits for the
+ * active member to leave), only then builds the handler (where state is restored, so it
+ * includes everything the previous holder wrote), and consumes until interrupted.
+ */
+export const runWhenActive = <E, R>(
+  options: MembershipOptions,
+  makeHandler: Effect.Effect<Handler, E, R>
+): Effect.Effect<void, KafkaError | E, KafkaClient | Scope.Scope | R> =>
   Effect.gen(function*() {
     const kafka = yield* KafkaClient
     const subscription = yield* kafka.subscribe({ groupId: options.groupId, topics: options.topics, fromBeginning: true })
+    yield* subscription.active
+    const handler = yield* makeHandler
 
-    const write = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>) =>
-      options.guarantee === "exactly_once_v2"
-        ? kafka.transaction((tx) =>
-          Effect.gen(function*() {
-            yield* tx.produce([...output.records, ...output.changelog])
-            if (offsets.length > 0) yield* tx.sendOffsets(options.groupId, offsets)
-          })
-        )
-        : Effect.gen(function*() {
-          if (output.records.length > 0) yield* kafka.produce(output.records)
-          if (output.changelog.length > 0) yield* kafka.produce(output.changelog)
-          if (offsets.length > 0) yield* subscription.commit(offsets)
-        })
+    /**
+     * The steps of a write in their order; each is retried on its own, so a retry repeats
+     * no earlier step. Suspended: every attempt calls the port again.
+     */
+    const writeSteps = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>): ReadonlyArray<Effect.Effect<void, KafkaError>> =>
+      (options.guarantee === "exactly_once_v2"
+        ? [() =>
+          kafka.transaction((tx) =>
+            Effect.gen(function*() {
+              yield* tx.produce([...output.records, ...output.changelog])
+              if (offsets.length > 0) yield* tx.sendOffsets(options.groupId, offsets)
+            })
+          )]
+        : [
+          ...(output.records.length > 0 ? [() => kafka.produce(output.records)] : []),
+          ...(output.changelog.length > 0 ? [() => kafka.produce(output.changelog)] : []),
+          ...(offsets.length > 0 ? [() => subscription.commit(offsets)] : [])
+        ]).map(Effect.suspend)
 
-    const logFailure = (e: KafkaError) =>
-      Effect.logWarning(`writing outputs failed (${e.operation}): ${e.message}${e.retriable ? "; retrying" : ""}`)
+    const graceMs = options.shutdownGraceMs ?? 10_000
 
-    // Each event is handled and written to completion: shutdown (interruption) waits for
-    // the batch in flight, so its outputs, changelog and offsets are written before the
-    // scope closes. Only waiting out a broker outage stays interruptible: abandoning that
-    // write is safe, since neither its changelog nor its offsets were written, so the
-    // batch is read again after the restart.
-    const handle = (event: Event) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(event._tag === "Batch" ? options.handleBatch(event.batch, subscription.progress) : options.tick!.run(subscription.progress), (output) => {
-          const offsets = event._tag === "Batch" ? nextOffsets(event.batch) : []
-          return write(output, offsets).pipe(
-            Effect.tapError(logFailure),
-            Effect.catchIf((e) => e.retriable, () =>
-              restore(write(output, offsets).pipe(
-                Effect.tapError(logFailure),
-                Effect.retry({ schedule: writeRetry, while: (e: KafkaError) => e.retriable })
-              )))
+    // Bounded, at-least-once shutdown (issue 8). Handling an event (in memory, no I/O) is
+    // never interrupted, so state is never half-applied. Its write (outputs, changelog,
+    // offsets: each step retried by writeRetry) runs in a fiber of its own. When the
+    // processor is interrupted during that write:
+    // - waiting between two attempts: the write is abandoned at once;
+    // - an attempt under way: it may finish within `graceMs`, without any further retry;
+    //   still running then, or failed, the write is abandoned.
+    // An abandoned write never committed its offsets, so its batch is consumed and handled
+    // again after the restart (outputs may repeat; the changelog-restored state dedupes).
+    // Waiting for the next event is interrupted at once.
+    const writeWithinGrace = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>) =>
+      Effect.gen(function*() {
+        /** A step failed and waits out the backoff before its next attempt. */
+        let waiting = false
+        let stopping = false
+        const retried = (step: Effect.Effect<void, KafkaError>) =>
+          Effect.suspend(() => {
+            waiting = false
+            return step
+          }).pipe(
+            Effect.tapError((e) => {
+              const retrying = e.retriable && !stopping
+              waiting = retrying
+              return Effect.logWarning(`writing outputs failed (${e.operation}): ${e.message}${retrying ? "; retrying" : ""}`)
+            }),
+            Effect.retry({ schedule: writeRetry, while: (e: KafkaError) => e.retriable && !stopping })
           )
+        const steps = writeSteps(output, offsets)
+        if (steps.length === 0) return
+        const fiber = yield* Effect.forkChild({ startImmediately: true })(Effect.forEach(steps, retried, { discard: true }))
+        const abandon = (why: string) =>
+          Effect.logWarning(`stopping: write abandoned (${why}); its batch is consumed again after the restart`).pipe(
+            Effect.andThen(Fiber.interrupt(fiber))
+          )
+        const stop = Effect.gen(function*() {
+          stopping = true
+          if (waiting) return yield* abandon("it was waiting to be retried")
+          yield* Effect.logInfo(`stopping: letting the write under way finish (up to ${graceMs} ms)`)
+          const exit = yield* Effect.timeoutOption(Fiber.await(fiber), graceMs)
+          if (Option.isNone(exit)) return yield* abandon(`not finished within ${graceMs} ms`)
+          if (Exit.isFailure(exit.value)) return yield* abandon("its last attempt failed")
         })
-      )
+        // Only the join is interruptible; `stop` runs as its (uninterruptible) reaction.
+        return yield* Effect.interruptible(Fiber.join(fiber)).pipe(Effect.onInterrupt(() => stop))
+      })
+
+    const handle = (event: Event) =>
+      Effect.uninterruptible(Effect.flatMap(
+        event._tag === "Batch" ? handler.handleBatch(event.batch, subscription.progress) : handler.tick!.run(subscription.progress),
+        (output) => writeWithinGrace(output, event._tag === "Batch" ? nextOffsets(event.batch) : [])
+      ))
 
     const batches = Stream.map(subscription.batches, (batch): Event => ({ _tag: "Batch", batch }))
-    const events = options.tick === undefined
+    const tick = handler.tick
+    const events = tick === undefined
       ? batches
-      : Stream.merge(batches, Stream.map(Stream.tick(options.tick.intervalMs), (): Event => ({ _tag: "Tick" })))
+      : Stream.merge(batches, Stream.map(Stream.tick(tick.intervalMs), (): Event => ({ _tag: "Tick" })))
     yield* Stream.runForEach(events, handle)
   })

@@ -26,3 +26,26 @@ describe("module layering", () => {
     expect(escapes).toEqual([])
   })
 })
+
+describe("kernel vocabulary", () => {
+  it("names nothing in src/kernel after the review domain (service tags, exports)", () => {
+    const offenders = filesUnder(kernel).flatMap((file) =>
+      readFileSync(file, "utf8").split("\n").flatMap((line, i) =>
+        // Comments may give the review service as an example; code may not name it.
+        /^\s*(\*|\/\/|\/\*)/.test(line) || !/review/i.test(line) ? [] : [`${relative(root, file)}:${i + 1}: ${line.trim()}`]))
+    expect(offenders).toEqual([])
+  })
+})
+
+describe("examples", () => {
+  it("use the kernel through its public entry point only", () => {
+    const examples = join(root, "examples")
+    const entry = join(kernel, "index.ts")
+    const outside = filesUnder(examples).flatMap((file) =>
+      relativeImports(file)
+        .map((spec) => resolve(dirname(file), spec))
+        .filter((target) => relative(examples, target).startsWith("..") && target !== entry)
+        .map((target) => `${relative(root, file)} imports ${relative(root, target)}`))
+    expect(outside).toEqual([])
+  })
+})

@@ -99,7 +99,7 @@ export class EmbeddedBroker extends Context.Service<EmbeddedBroker, {
   readonly topics: () => ReadonlyArray<string>
   readonly committed: (groupId: string) => ReadonlyArray<TopicPartitionOffset>
   readonly endOffsets: (topic: string) => ReadonlyArray<number>
-}>()("review-aggregator/EmbeddedBroker") {}
+}>()("stream-kernel/EmbeddedBroker") {}
 
 interface Membership {
   readonly positions: Map<string, number>

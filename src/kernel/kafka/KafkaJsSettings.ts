@@ -52,4 +52,4 @@ export interface KafkaJsOptions {
 }
 
 /** The adapter's options, provided by the application's configuration. */
-export class KafkaJsSettings extends Context.Service<KafkaJsSettings, KafkaJsOptions>()("review-aggregator/KafkaJsSettings") {}
+export class KafkaJsSettings extends Context.Service<KafkaJsSettings, KafkaJsOptions>()("stream-kernel/KafkaJsSettings") {}

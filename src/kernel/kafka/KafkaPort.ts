@@ -130,4 +130,4 @@ export class KafkaClient extends Context.Service<KafkaClient, {
   readonly createTopics: (topics: ReadonlyArray<TopicSpec>) => Effect.Effect<void, KafkaError>
   /** Partition count of a topic, or `undefined` when it does not exist. */
   readonly partitionCount: (topic: string) => Effect.Effect<number | undefined, KafkaError>
-}>()("review-aggregator/KafkaClient") {}
+}>()("stream-kernel/KafkaClient") {}

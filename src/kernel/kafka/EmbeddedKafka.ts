@@ -148,6 +148,7 @@ const makeSubscription = (log: Log, options: SubscribeOptions, maxBatchSize: num
     active: Effect.void,
     batches: Stream.unfold(undefined, () => Effect.map(nextBatch, (b) => [b, undefined] as const)),
     commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.sync(() => log.commit(options.groupId, offsets)),
+    progressPerBatch: true,
     progress: Effect.sync(() =>
       options.topics.flatMap((topic) =>
         log.create(topic, log.defaultPartitions).map((records, partition) => ({

@@ -11,7 +11,7 @@ import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import { effectLogCreator, kafkaJsLevel } from "./KafkaJsLogger.ts"
 import { makeProducer, makeTransactions } from "./KafkaJsProducer.ts"
 import { type KafkaJsOptions, KafkaJsSettings } from "./KafkaJsSettings.ts"
-import { KafkaClient, type KafkaError, type TopicSpec } from "./KafkaPort.ts"
+import { KafkaClient, KafkaError, type PartitionProgress, type SubscribeOptions, type TopicSpec } from "./KafkaPort.ts"
 
 // The settings live in their own module (no import cycle); re-exported for the configuration.
 export {
@@ -109,8 +109,36 @@ export const make = Effect.gen(function*() {
     return metadata.topics.find((t) => t.name === topic)?.partitions.length
   })
 
+  /**
+   * Watermarks and committed offsets of a group's topics, read once (no retries) within
+   * a few seconds: a reader that cannot get them now simply knows less.
+   */
+  const progressOf = (options: SubscribeOptions) =>
+    adminLock.withPermit(Effect.gen(function*() {
+      const out: Array<PartitionProgress> = []
+      const committed = yield* attempt("fetchOffsets", () => admin.fetchOffsets({ groupId: options.groupId, topics: [...options.topics] }))
+      for (const topic of options.topics) {
+        const ends = yield* attempt("fetchTopicOffsets", () => admin.fetchTopicOffsets(topic))
+        const group = committed.find((c) => c.topic === topic)?.partitions ?? []
+        for (const p of ends) {
+          const offset = Number(group.find((g) => g.partition === p.partition)?.offset ?? -1)
+          out.push({ topic, partition: p.partition, highWatermark: Number(p.high), committed: offset >= 0 ? offset : undefined })
+        }
+      }
+      return out
+    })).pipe(
+      Effect.timeoutOrElse({
+        duration: "3 seconds",
+        orElse: () => Effect.fail(new KafkaError({ operation: "progress", message: "no answer within 3 s", retriable: true }))
+      })
+    )
+
   return KafkaClient.of({
-    subscribe: (options) => subscribe(kafka, settings, offsets, options).pipe(Effect.withSpan("KafkaJs.subscribe")),
+    subscribe: (options) =>
+      subscribe(kafka, settings, offsets, options).pipe(
+        Effect.map((subscription) => ({ ...subscription, progress: progressOf(options), progressPerBatch: false })),
+        Effect.withSpan("KafkaJs.subscribe")
+      ),
     produce,
     transaction,
     readAll: Effect.fn("KafkaJs.readAll")(function*(topic: string) {

@@ -82,6 +82,8 @@ export interface Subscription {
    * Without it, the watermarks carried by batches are all a reader knows.
    */
   readonly progress?: Effect.Effect<ReadonlyArray<PartitionProgress>, KafkaError> | undefined
+  /** Whether `progress` is cheap enough to read for every batch (in process), not only on ticks. */
+  readonly progressPerBatch?: boolean | undefined
 }
 
 export interface PartitionProgress {

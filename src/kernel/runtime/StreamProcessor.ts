@@ -26,7 +26,7 @@ export interface StepOutput {
 
 /** What the processor calls per batch and, if there is clock work, per tick. */
 export interface Handler {
-  /** `progress` is the subscription's, when its adapter has it. */
+  /** `progress` is the subscription's, when its adapter can read it for every batch. */
   readonly handleBatch: (batch: RecordBatch, progress: Subscription["progress"]) => Effect.Effect<StepOutput>
   /** Clock work and how often it runs; no timer at all without it. */
   readonly tick?: {
@@ -156,7 +156,7 @@ export const runWhenActive = <E, R>(
 
     const handle = (event: Event) =>
       Effect.uninterruptible(Effect.flatMap(
-        event._tag === "Batch" ? handler.handleBatch(event.batch, subscription.progress) : handler.tick!.run(subscription.progress),
+        event._tag === "Batch" ? handler.handleBatch(event.batch, subscription.progressPerBatch === true ? subscription.progress : undefined) : handler.tick!.run(subscription.progress),
         (output) => writeWithinGrace(output, event._tag === "Batch" ? nextOffsets(event.batch) : [])
       ))
 

@@ -84,7 +84,11 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
       dlqTopic: config.dlqTopic,
       guarantee: config.processingGuarantee,
       task,
-      observe
+      observe,
+      // Stage spans of restored jobs continue their trace; those already written are not written again.
+      onRestored: () => Effect.sync(() => {
+        for (const job of book!.jobs()) tracer.restored(job.jobId, job.stages)
+      })
     })
     const current = () => book!
 

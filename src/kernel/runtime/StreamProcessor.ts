@@ -55,6 +55,21 @@ const nextOffsets = (batch: RecordBatch): ReadonlyArray<TopicPartitionOffset> =>
   return last === undefined ? [] : [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]
 }
 
+/** Attributes of a batch's span, after the messaging semantic conventions (`process` of a batch). */
+const processAttributes = (groupId: string, batch: RecordBatch) => ({
+  "messaging.system": "kafka",
+  "messaging.operation.type": "process",
+  "messaging.operation.name": "process",
+  "messaging.destination.name": batch.topic,
+  "messaging.destination.partition.id": String(batch.partition),
+  "messaging.consumer.group.name": groupId,
+  "messaging.batch.message_count": batch.records.length,
+  ...(batch.records.length === 0 ? {} : {
+    "messaging.kafka.offset": batch.records[0]!.offset,
+    "messaging.kafka.batch.last_offset": batch.records[batch.records.length - 1]!.offset
+  })
+})
+
 /** Consumes until interrupted (closing the scope leaves the group). */
 export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
   Effect.gen(function*() {
@@ -83,19 +98,31 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
     // scope closes. Only waiting out a broker outage stays interruptible: abandoning that
     // write is safe, since neither its changelog nor its offsets were written, so the
     // batch is read again after the restart.
+    const writeWithRetry = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>, restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
+      write(output, offsets).pipe(
+        Effect.tapError(logFailure),
+        Effect.catchIf((e) => e.retriable, () =>
+          restore(write(output, offsets).pipe(
+            Effect.tapError(logFailure),
+            Effect.retry({ schedule: writeRetry, while: (e: KafkaError) => e.retriable })
+          )))
+      )
+
+    // A batch is one CONSUMER span (OpenTelemetry messaging conventions) around its handling
+    // and its writes, so produce and commit spans are its children. Clock work gets a span
+    // only when it has something to write.
     const handle = (event: Event) =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(event._tag === "Batch" ? options.handleBatch(event.batch) : options.tick!.run(subscription.progress), (output) => {
-          const offsets = event._tag === "Batch" ? nextOffsets(event.batch) : []
-          return write(output, offsets).pipe(
-            Effect.tapError(logFailure),
-            Effect.catchIf((e) => e.retriable, () =>
-              restore(write(output, offsets).pipe(
-                Effect.tapError(logFailure),
-                Effect.retry({ schedule: writeRetry, while: (e: KafkaError) => e.retriable })
-              )))
+        event._tag === "Batch"
+          ? Effect.flatMap(options.handleBatch(event.batch), (output) => writeWithRetry(output, nextOffsets(event.batch), restore)).pipe(
+            Effect.withSpan(`process ${event.batch.topic}`, { kind: "consumer", attributes: processAttributes(options.groupId, event.batch) })
           )
-        })
+          : Effect.flatMap(options.tick!.run(subscription.progress), (output) =>
+            output.records.length === 0 && output.changelog.length === 0
+              ? Effect.void
+              : writeWithRetry(output, [], restore).pipe(
+                Effect.withSpan("punctuate", { attributes: { "messaging.system": "kafka", "messaging.consumer.group.name": options.groupId } })
+              ))
       )
 
     const batches = Stream.map(subscription.batches, (batch): Event => ({ _tag: "Batch", batch }))

@@ -93,11 +93,6 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
     const logFailure = (e: KafkaError) =>
       Effect.logWarning(`writing outputs failed (${e.operation}): ${e.message}${e.retriable ? "; retrying" : ""}`)
 
-    // Each event is handled and written to completion: shutdown (interruption) waits for
-    // the batch in flight, so its outputs, changelog and offsets are written before the
-    // scope closes. Only waiting out a broker outage stays interruptible: abandoning that
-    // write is safe, since neither its changelog nor its offsets were written, so the
-    // batch is read again after the restart.
     const writeWithRetry = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>, restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
       write(output, offsets).pipe(
         Effect.tapError(logFailure),
@@ -108,6 +103,12 @@ export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, 
           )))
       )
 
+    // Each event is handled and written to completion: shutdown (interruption) waits for
+    // the batch in flight, so its outputs, changelog and offsets are written before the
+    // scope closes. Only waiting out a broker outage stays interruptible: abandoning that
+    // write is safe, since neither its changelog nor its offsets were written, so the
+    // batch is read again after the restart.
+    //
     // A batch is one CONSUMER span (OpenTelemetry messaging conventions) around its handling
     // and its writes, so produce and commit spans are its children. Clock work gets a span
     // only when it has something to write.

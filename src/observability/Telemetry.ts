@@ -1,18 +1,16 @@
 /**
  * OpenTelemetry wiring. Tracing and metric export are on only when an OTLP endpoint is
  * configured with the standard variables (OTEL_EXPORTER_OTLP_ENDPOINT or
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTEL_SDK_DISABLED=true turns it off). The OTLP
- * exporters read the rest of OTEL_* themselves. Effect spans (per batch) and the job
- * spans of JobTracer go to the same tracer provider.
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTEL_SDK_DISABLED=true turns it off). The SDK's own
+ * environment handling reads the rest of OTEL_* (TraceExport, MetricsExport). Effect spans
+ * (batches, Kafka writes) and the job spans of JobTracer go to the same tracer provider.
  */
-import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
-import * as Resource from "@effect/opentelemetry/Resource"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Config, Context, Effect, Layer, Option } from "effect"
 import * as MetricsExport from "./MetricsExport.ts"
+import * as ServiceResource from "./ServiceResource.ts"
 import { disabledStageTracer, makeStageTracer, type StageTracer } from "./StageTracing.ts"
+import * as TraceExport from "./TraceExport.ts"
 
 export const TelemetrySettings = Config.all({
   endpoint: Config.option(Config.String("OTEL_EXPORTER_OTLP_ENDPOINT")),
@@ -26,20 +24,22 @@ export class JobTracer extends Context.Service<JobTracer, StageTracer>()("review
   static readonly disabled = Layer.succeed(JobTracer, disabledStageTracer)
 }
 
-/**
- * The OpenTelemetry SDK: one tracer provider for Effect's spans and the job spans, and a
- * metric reader exporting Effect's metrics (MetricsExport). Shut down (and flushed) with the layer.
- */
-const sdk = (serviceName: string) => {
-  const resource = Resource.layerFromEnv(Resource.configToAttributes({ serviceName }))
-  const tracing = OtelTracer.layer.pipe(Layer.provide(NodeSdk.layerTracerProvider(new BatchSpanProcessor(new OTLPTraceExporter()))))
+/** Effect's tracer and the JobTracer on the exporting provider, or the disabled JobTracer when no exporter is configured. */
+const tracing = Layer.unwrap(Effect.gen(function*() {
+  const processors = yield* TraceExport.spanProcessors
+  if (!isNonEmpty(processors)) {
+    yield* Effect.logInfo("tracing off: OTEL_TRACES_EXPORTER=none")
+    return JobTracer.disabled
+  }
   const jobTracer = Layer.effect(JobTracer, Effect.gen(function*() {
     return makeStageTracer(yield* OtelTracer.OtelTracer, "job")
   }))
-  return Layer.mergeAll(jobTracer.pipe(Layer.provideMerge(tracing)), MetricsExport.layer).pipe(Layer.provideMerge(resource))
-}
+  return jobTracer.pipe(Layer.provideMerge(TraceExport.layer(processors)))
+}))
 
-/** The SDK (when configured) and the JobTracer on top of it. */
+const isNonEmpty = <A>(as: ReadonlyArray<A>): as is readonly [A, ...Array<A>] => as.length > 0
+
+/** The SDK (when configured) and the JobTracer on top of it; shut down (and flushed) with the layer. */
 export const layer = Layer.unwrap(Effect.gen(function*() {
   const settings = yield* TelemetrySettings
   const enabled = !settings.disabled && (Option.isSome(settings.endpoint) || Option.isSome(settings.tracesEndpoint))
@@ -47,5 +47,5 @@ export const layer = Layer.unwrap(Effect.gen(function*() {
     yield* Effect.logInfo("tracing off: no OTEL_EXPORTER_OTLP_ENDPOINT")
     return JobTracer.disabled
   }
-  return sdk(settings.serviceName)
+  return Layer.mergeAll(tracing, MetricsExport.layer).pipe(Layer.provide(ServiceResource.layer(settings.serviceName)))
 }))

@@ -97,6 +97,8 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           onRestored: () =>
             Effect.andThen(Effect.sync(() => {
               restored = true
+              // Stage spans of restored jobs continue their trace; those already written are not written again.
+              for (const job of book!.jobs()) tracer.restored(job.jobId, job.stages)
             }), onRestored)
         })
         yield* runtime.run

@@ -1,51 +1,77 @@
 /**
  * With OTEL_EXPORTER_OTLP_ENDPOINT set, job and batch spans reach an OTLP/HTTP endpoint
- * (here a local stand-in for the collector); without it tracing stays off.
+ * (here a local stand-in for the collector) in the protocol OTEL_EXPORTER_OTLP_PROTOCOL
+ * names, with the service's resource; without an endpoint tracing stays off.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import { hostname } from "node:os"
+import packageJson from "../../package.json" with { type: "json" }
 import * as Telemetry from "../../src/observability/Telemetry.ts"
+import { SpanKind, startOtlpReceiver } from "../support/OtlpReceiver.ts"
 import { analysisOf, collectionDone, pipelineLayer, send, settle, transformOf } from "../support/Pipeline.ts"
 
-/** An OTLP/HTTP receiver that keeps the bodies it is sent, per path. */
-const receiver = Effect.acquireRelease(
-  Effect.callback<{ server: Server; url: string; bodies: Map<string, Array<string>> }>((resume) => {
-    const bodies = new Map<string, Array<string>>()
-    const server = createServer((req, res) => {
-      const chunks: Array<Buffer> = []
-      req.on("data", (c) => chunks.push(c))
-      req.on("end", () => {
-        bodies.set(req.url ?? "", [...(bodies.get(req.url ?? "") ?? []), Buffer.concat(chunks).toString("utf8")])
-        res.writeHead(200, { "content-type": "application/json" }).end("{}")
-      })
-    })
-    server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies })))
-  }),
-  ({ server }) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
-)
+const receiver = Effect.acquireRelease(Effect.promise(startOtlpReceiver), (r) => Effect.promise(r.close))
+
+/** Runs a job through the pipeline with the SDK configured from `env` (the SDK's exporters read process.env). */
+const runJobWith = (env: Record<string, string>) =>
+  Effect.gen(function*() {
+    for (const [k, v] of Object.entries(env)) process.env[k] = v
+    const telemetry = Telemetry.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env))))
+    yield* Effect.scoped(Effect.gen(function*() {
+      const tracer = yield* Layer.build(telemetry)
+      yield* Effect.gen(function*() {
+        yield* send("control", [collectionDone("otlp-job", 1)])
+        yield* send("transform", [transformOf("otlp-job", "r1")])
+        yield* send("analysis", [analysisOf("otlp-job", "r1")])
+        yield* settle
+      }).pipe(Effect.provide(pipelineLayer({}, Layer.succeedContext(tracer))))
+    })).pipe(Effect.ensuring(Effect.sync(() => {
+      for (const k of Object.keys(env)) delete process.env[k]
+    }))) // closing the SDK's scope flushes the span processor
+  })
 
 describe("OTLP export", () => {
-  it.live("sends the job's spans to OTEL_EXPORTER_OTLP_ENDPOINT", () =>
+  it.live("sends the job's and the batches' spans as OTLP/JSON with the service's resource", () =>
     Effect.gen(function*() {
       const otlp = yield* receiver
-      process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.url
-      const telemetry = Telemetry.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url }))))
-      yield* Effect.scoped(Effect.gen(function*() {
-        const tracer = yield* Layer.build(telemetry)
-        yield* Effect.gen(function*() {
-          yield* send("control", [collectionDone("otlp-job", 1)])
-          yield* send("transform", [transformOf("otlp-job", "r1")])
-          yield* send("analysis", [analysisOf("otlp-job", "r1")])
-          yield* settle
-        }).pipe(Effect.provide(pipelineLayer({}, Layer.succeedContext(tracer))))
-      })) // closing the SDK's scope flushes the span processor
-      delete process.env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+      yield* runJobWith({
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_RESOURCE_ATTRIBUTES: "k8s.pod.name=aggregator-0,k8s.namespace.name=kafka"
+      })
+      const spans = otlp.spans()
+      expect(spans.length, "no spans arrived at /v1/traces").toBeGreaterThan(0)
+      const jobSpans = spans.filter((s) => s.attributes["job.id"] === "otlp-job")
+      expect(jobSpans.map((s) => s.name).sort()).toEqual(["job", "stage aggregation", "stage analysis", "stage collection", "stage transform"])
+      const batch = spans.find((s) => s.name === "process control")
+      expect(batch, "a batch span per input batch").toBeDefined()
+      expect(batch!.kind).toBe(SpanKind.consumer)
+      expect(batch!.attributes).toMatchObject({
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": "control",
+        "messaging.consumer.group.name": "test-app",
+        "messaging.destination.partition.id": "0",
+        "messaging.batch.message_count": 1,
+        "messaging.kafka.offset": 0
+      })
+      expect(spans[0]!.resource).toMatchObject({
+        "service.name": "review-aggregator",
+        "service.version": packageJson.version,
+        "service.instance.id": hostname(),
+        "k8s.pod.name": "aggregator-0",
+        "k8s.namespace.name": "kafka"
+      })
+    }))
+
+  it.live("uses http/protobuf unless told otherwise, as every OpenTelemetry SDK does", () =>
+    Effect.gen(function*() {
+      const otlp = yield* receiver
+      yield* runJobWith({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${otlp.url}/v1/traces` })
       const traces = (otlp.bodies.get("/v1/traces") ?? []).join("\n")
-      expect(traces, "no spans arrived at /v1/traces").toContain("job otlp-job")
-      expect(traces).toContain("stage aggregation")
-      expect(traces).toContain("review-aggregator.batch")
+      expect(traces, "spans arrived at the traces endpoint").toContain("stage aggregation")
+      expect(() => JSON.parse(otlp.bodies.get("/v1/traces")![0]!), "the body is protobuf, not JSON").toThrow()
     }))
 
   it.effect("is off without an endpoint", () =>

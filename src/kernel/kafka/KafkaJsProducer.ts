@@ -10,6 +10,7 @@ import { CompressionTypes, type IHeaders, type Kafka, type Message, Partitioners
 import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import type { KafkaError, OutgoingRecord, TopicPartitionOffset, TransactionContext } from "./KafkaPort.ts"
+import { withSendSpan } from "./MessagingSpans.ts"
 
 /** Below the broker default of 1 MiB per record batch, with room for framing. */
 const maxRequestBytes = 900_000
@@ -91,13 +92,13 @@ export const makeProducer = (kafka: Kafka, settings: KafkaJsOptions) =>
   Effect.gen(function*() {
     const producer = yield* connected(kafka.producer(producerConfig), settings.shutdownTimeoutMs, true)
     const compression = compressionOf(settings)
-    return Effect.fn("KafkaJs.produce")(function*(records: ReadonlyArray<OutgoingRecord>) {
-      yield* Effect.annotateCurrentSpan({ "messaging.batch.message_count": records.length })
-      for (const topicMessages of toRequests(records)) {
-        // acks=all: a record counts as written once every in-sync replica has it.
-        yield* attempt("produce", () => producer.sendBatch({ topicMessages, acks: -1, compression }))
-      }
-    })
+    return (records: ReadonlyArray<OutgoingRecord>) =>
+      Effect.gen(function*() {
+        for (const topicMessages of toRequests(records)) {
+          // acks=all: a record counts as written once every in-sync replica has it.
+          yield* attempt("produce", () => producer.sendBatch({ topicMessages, acks: -1, compression }))
+        }
+      }).pipe(withSendSpan(records))
   })
 
 /**
@@ -141,7 +142,7 @@ export const makeTransactions = (
         const context: TransactionContext = {
           produce: (records) =>
             Effect.forEach(toRequests(records), (topicMessages) =>
-              attempt("transaction.produce", () => tx.sendBatch({ topicMessages, acks: -1, compression })), { discard: true }),
+              attempt("transaction.produce", () => tx.sendBatch({ topicMessages, acks: -1, compression })), { discard: true }).pipe(withSendSpan(records)),
           sendOffsets: (consumerGroupId, o) =>
             attempt("transaction.sendOffsets", () =>
               tx.sendOffsets({

@@ -34,7 +34,7 @@ export interface HandledEvent<E> extends EventOutput<E> {
 
 export interface RuntimeOptions<E> extends RuntimeSettings {
   readonly task: TaskDefinition<E>
-  /** Runs after each event is handled, before it is written (inside the batch span). */
+  /** Runs after each event is handled, before it is written (inside the batch's `process <topic>` span). */
   readonly observe?: ((event: HandledEvent<E>) => Effect.Effect<void>) | undefined
   /** Runs once the stores are restored (after this member got its partitions) and before the first record is handled. */
   readonly onRestored?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
@@ -110,14 +110,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
         const output = task.drain()
         yield* observe({ ...output, batch, now, task })
         return { records: output.records, changelog: output.changelog }
-      }).pipe(Effect.withSpan(`${definition.name}.batch`, {
-        attributes: {
-          "messaging.system": "kafka",
-          "messaging.destination.name": batch.topic,
-          "messaging.destination.partition.id": String(batch.partition),
-          "messaging.batch.message_count": batch.records.length
-        }
-      }))
+      })
 
     const punctuate = (readProgress: Subscription["progress"]) => Effect.gen(function*() {
       // Progress that cannot be read now (broker unreachable) leaves decisions where they are.

@@ -68,6 +68,21 @@ const nextOffsets = (batch: RecordBatch): ReadonlyArray<TopicPartitionOffset> =>
   return last === undefined ? [] : [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]
 }
 
+/** Attributes of a batch's span, after the messaging semantic conventions (`process` of a batch). */
+const processAttributes = (groupId: string, batch: RecordBatch) => ({
+  "messaging.system": "kafka",
+  "messaging.operation.type": "process",
+  "messaging.operation.name": "process",
+  "messaging.destination.name": batch.topic,
+  "messaging.destination.partition.id": String(batch.partition),
+  "messaging.consumer.group.name": groupId,
+  "messaging.batch.message_count": batch.records.length,
+  ...(batch.records.length === 0 ? {} : {
+    "messaging.kafka.offset": batch.records[0]!.offset,
+    "messaging.kafka.batch.last_offset": batch.records[batch.records.length - 1]!.offset
+  })
+})
+
 /** Consumes until interrupted (closing the scope leaves the group). */
 export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
   runWhenActive(options, Effect.succeed(options))
@@ -154,11 +169,23 @@ export const runWhenActive = <E, R>(
         return yield* Effect.interruptible(Fiber.join(fiber)).pipe(Effect.onInterrupt(() => stop))
       })
 
+    // A batch is one CONSUMER span (OpenTelemetry messaging conventions) around its handling
+    // and its writes, so produce and commit spans are its children. Clock work gets a span
+    // only when it has something to write.
     const handle = (event: Event) =>
-      Effect.uninterruptible(Effect.flatMap(
-        event._tag === "Batch" ? handler.handleBatch(event.batch, subscription.progressPerBatch === true ? subscription.progress : undefined) : handler.tick!.run(subscription.progress),
-        (output) => writeWithinGrace(output, event._tag === "Batch" ? nextOffsets(event.batch) : [])
-      ))
+      Effect.uninterruptible(
+        event._tag === "Batch"
+          ? Effect.flatMap(
+            handler.handleBatch(event.batch, subscription.progressPerBatch === true ? subscription.progress : undefined),
+            (output) => writeWithinGrace(output, nextOffsets(event.batch))
+          ).pipe(Effect.withSpan(`process ${event.batch.topic}`, { kind: "consumer", attributes: processAttributes(options.groupId, event.batch) }))
+          : Effect.flatMap(handler.tick!.run(subscription.progress), (output) =>
+            output.records.length === 0 && output.changelog.length === 0
+              ? Effect.void
+              : writeWithinGrace(output, []).pipe(
+                Effect.withSpan("punctuate", { attributes: { "messaging.system": "kafka", "messaging.consumer.group.name": options.groupId } })
+              ))
+      )
 
     const batches = Stream.map(subscription.batches, (batch): Event => ({ _tag: "Batch", batch }))
     const tick = handler.tick

@@ -1,0 +1,228 @@
+/**
+ * What a Jaeger or Tempo user sees of a job that runs across a restart: the real service
+ * process against the mock Kafka cluster, exporting to an OTLP/HTTP receiver, gets SIGTERM
+ * in the middle of a job and is started again. The job is one trace under the upstream
+ * traceparent, visible while it runs, every span's parent is exported, no stage appears
+ * twice, and batch and write spans follow the OpenTelemetry messaging conventions.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { dirname, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import packageJson from "../../package.json" with { type: "json" }
+import { type MockKafkaCluster, mockClusterAvailable, startMockKafkaCluster, wireTestsRequired } from "../support/MockKafkaCluster.ts"
+import { type OtlpReceiver, type ReceivedSpan, SpanKind, startOtlpReceiver } from "../support/OtlpReceiver.ts"
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
+const toolchain = mockClusterAvailable()
+
+if (!toolchain.ok && wireTestsRequired()) {
+  describe("job traces across a restart", () => {
+    it("has the mock Kafka toolchain (required by REQUIRE_WIRE_TESTS)", () => {
+      expect.fail(`REQUIRE_WIRE_TESTS is set but the tracing wire test cannot run: ${toolchain.ok ? "" : toolchain.reason}`)
+    })
+  })
+}
+
+const APP = "tracing-aggregator"
+const JOB = "traced-job"
+const upstream = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" }
+const topic = {
+  transform: "realtime-review-transform-topic",
+  analysis: "realtime-review-analysis-topic",
+  control: "job-control-topic",
+  rows: "review-rows",
+  agg: "review-agg-by-job",
+  dlq: "review-dlq",
+  changelog: `${APP}-job-state-changelog`
+} as const
+
+const freePort = () =>
+  new Promise<number>((resolvePort, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolvePort(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const waitFor = async (what: string, limitMs: number, check: () => Promise<boolean> | boolean, context: () => string) => {
+  const start = Date.now()
+  while (Date.now() - start < limitMs) {
+    if (await Promise.resolve().then(check).catch(() => false)) return
+    await sleep(200)
+  }
+  throw new Error(`not within ${limitMs} ms: ${what}\n${context()}`)
+}
+
+interface Service {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+const startService = async (bootstrap: string, otlpUrl: string): Promise<Service> => {
+  const httpPort = await freePort()
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      BOOTSTRAP_SERVERS: bootstrap,
+      APPLICATION_ID: APP,
+      HTTP_PORT: String(httpPort),
+      WINDOW_INACTIVITY_MS: "1000",
+      KAFKA_SESSION_TIMEOUT_MS: "6000",
+      KAFKA_REBALANCE_TIMEOUT_MS: "10000",
+      KAFKA_HEARTBEAT_INTERVAL_MS: "500",
+      KAFKA_LOG_LEVEL: "warn",
+      SHUTDOWN_TIMEOUT_MS: "5000",
+      LOG_FORMAT: "json",
+      OTEL_SDK_DISABLED: "false",
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_METRICS_EXPORTER: "none",
+      // Spans leave within a fifth of a second, so the running job can be seen.
+      OTEL_BSP_SCHEDULE_DELAY: "200",
+      OTEL_RESOURCE_ATTRIBUTES: "k8s.pod.name=review-aggregator-0"
+    }
+  })
+  let output = ""
+  const append = (chunk: Buffer) => void (output = (output + chunk.toString("utf8")).slice(-50_000))
+  child.stdout!.on("data", append)
+  child.stderr!.on("data", append)
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
+  const ready = async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200
+  await waitFor("service ready", 60_000, ready, () => output)
+  return { child, output: () => output, exited }
+}
+
+const stop = async (service: Service) => {
+  service.child.kill("SIGTERM")
+  expect(await service.exited, `exit after SIGTERM\n${service.output()}`).toBe(0)
+}
+
+/** Every record of the job carries the collector's trace context: whichever topic is read first starts the job. */
+const send = (producer: Producer, topicName: string, values: ReadonlyArray<unknown>) =>
+  producer.send({
+    topic: topicName,
+    messages: values.map((v) => ({ value: JSON.stringify(v), headers: { traceparent: `00-${upstream.traceId}-${upstream.spanId}-01` } }))
+  })
+
+const transformOf = (review: string) => ({ job_id: JOB, review_id: review, rating: 5, review_text: "좋아요", review_date: "2026-11-20" })
+const analysisOf = (review: string) => ({ job_id: JOB, review_id: review, sentiment: "긍정", summary: "좋음" })
+
+const jobSpans = (otlp: OtlpReceiver) => otlp.spans().filter((s) => s.attributes["job.id"] === JOB)
+const describeSpans = (spans: ReadonlyArray<ReceivedSpan>) =>
+  spans.map((s) => `${s.traceId.slice(0, 8)} ${s.spanId} <- ${s.parentSpanId ?? "root"} ${s.name} kind=${s.kind}`).join("\n")
+
+describe.skipIf(!toolchain.ok)(`job traces across a restart${toolchain.ok ? "" : ` (skipped: ${toolchain.reason})`}`, () => {
+  let cluster: MockKafkaCluster
+  let otlp: OtlpReceiver
+  let service: Service | undefined
+
+  beforeAll(async () => {
+    cluster = await startMockKafkaCluster({ topics: Object.values(topic).map((name) => ({ name, partitions: 1 })) })
+    otlp = await startOtlpReceiver()
+  })
+
+  afterAll(async () => {
+    if (service !== undefined && service.child.exitCode === null) service.child.kill("SIGKILL")
+    await otlp?.close()
+    await cluster?.stop()
+  })
+
+  it("shows a job interrupted by SIGTERM as one complete trace with messaging spans", async () => {
+    const kafka = new Kafka({ clientId: "tracing-test", brokers: [...cluster.brokers], logLevel: logLevel.NOTHING })
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    const spansSoFar = () => describeSpans(otlp.spans())
+
+    service = await startService(cluster.bootstrap, otlp.url)
+    await send(producer, topic.control, [{ job_id: JOB, step: "collection", status: "done", expected_count: 2 }])
+    await send(producer, topic.transform, [transformOf("r1")])
+    // While the job runs (transform has one of two reviews), Jaeger already shows its trace.
+    await waitFor("the running job's root and collection spans exported", 30_000, () =>
+      ["job", "stage collection"].every((name) => jobSpans(otlp).some((s) => s.name === name)), spansSoFar)
+    await stop(service)
+    expect(jobSpans(otlp).map((s) => s.name).sort(), "before the restart: the root and the ended stage only").toEqual(["job", "stage collection"])
+
+    service = await startService(cluster.bootstrap, otlp.url)
+    await send(producer, topic.transform, [transformOf("r2")])
+    await send(producer, topic.analysis, [analysisOf("r1"), analysisOf("r2")])
+    await waitFor("the job's last stage exported", 60_000, () => jobSpans(otlp).some((s) => s.name === "stage aggregation"), spansSoFar)
+    await stop(service)
+    await producer.disconnect()
+
+    const spans = otlp.spans()
+    const job = jobSpans(otlp)
+    expect(job.map((s) => s.name).sort(), `one span per stage, none twice\n${describeSpans(job)}`).toEqual([
+      "job",
+      "stage aggregation",
+      "stage analysis",
+      "stage collection",
+      "stage transform"
+    ])
+    expect(new Set(job.map((s) => s.traceId)), "the job is one trace, under the upstream trace").toEqual(new Set([upstream.traceId]))
+    const root = job.find((s) => s.name === "job")!
+    expect(root.parentSpanId, "the job's root is a child of the upstream span").toBe(upstream.spanId)
+    for (const stage of job.filter((s) => s !== root)) expect(stage.parentSpanId, `${stage.name} under the job's root`).toBe(root.spanId)
+
+    // Well formed: every parent is exported (or is the upstream span); no span appears twice.
+    const ids = new Set(spans.map((s) => s.spanId))
+    expect(ids.size, "span ids are unique").toBe(spans.length)
+    const orphans = spans.filter((s) => s.parentSpanId !== undefined && !ids.has(s.parentSpanId) && s.parentSpanId !== upstream.spanId)
+    expect(orphans, `spans whose parent was never exported\n${describeSpans(orphans)}`).toEqual([])
+
+    // No noise: Kafka writes and adapter operations are never traces of their own.
+    const byId = new Map(spans.map((s) => [s.spanId, s]))
+    const adapterRoots = spans.filter((s) => s.parentSpanId === undefined && (s.name.startsWith("KafkaJs.") || s.name.startsWith("send")))
+    expect(adapterRoots, `adapter spans at the root of a trace\n${describeSpans(adapterRoots)}`).toEqual([])
+    const traces = new Map<string, number>()
+    for (const s of spans) traces.set(s.traceId, (traces.get(s.traceId) ?? 0) + 1)
+    const lone = spans.filter((s) => traces.get(s.traceId) === 1)
+    expect(lone, `traces of a single span\n${describeSpans(lone)}`).toEqual([])
+
+    // Batches: CONSUMER spans after the messaging conventions, with their commit as a child.
+    const batches = spans.filter((s) => s.name.startsWith("process "))
+    expect(new Set(batches.map((s) => s.name)), "a process span per input topic read").toEqual(
+      new Set([`process ${topic.control}`, `process ${topic.transform}`, `process ${topic.analysis}`])
+    )
+    for (const batch of batches) {
+      expect(batch.kind, `${batch.name} is a CONSUMER span`).toBe(SpanKind.consumer)
+      expect(batch.attributes, batch.name).toMatchObject({
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": batch.name.slice("process ".length),
+        "messaging.consumer.group.name": APP,
+        "messaging.destination.partition.id": "0",
+        "messaging.batch.message_count": expect.any(Number),
+        "messaging.kafka.offset": expect.any(Number),
+        "messaging.kafka.batch.last_offset": expect.any(Number)
+      })
+      const children = spans.filter((s) => s.parentSpanId === batch.spanId)
+      expect(children.some((c) => c.name === "KafkaJs.commit" && c.kind === SpanKind.internal), `${batch.name} commits inside its span`).toBe(true)
+    }
+    // Writes: PRODUCER `send` spans inside the batch (or clock work) that made them.
+    const sends = spans.filter((s) => s.name.startsWith("send"))
+    expect(sends.some((s) => s.name === `send ${topic.changelog}`), "state changes are sent").toBe(true)
+    expect(sends.some((s) => s.attributes["messaging.destination.name"] === topic.agg || String(s.attributes["messaging.kafka.destinations"]).includes(topic.agg)), "the aggregate is sent").toBe(true)
+    for (const send of sends) {
+      expect(send.kind, `${send.name} is a PRODUCER span`).toBe(SpanKind.producer)
+      expect(send.attributes, send.name).toMatchObject({ "messaging.system": "kafka", "messaging.operation.type": "send" })
+      expect(["process ", "punctuate"].some((p) => byId.get(send.parentSpanId ?? "")?.name.startsWith(p)), `${send.name} inside a batch or clock work`).toBe(true)
+    }
+
+    expect(root.resource, "the service's resource").toMatchObject({
+      "service.name": "review-aggregator",
+      "service.version": packageJson.version,
+      "service.instance.id": expect.any(String),
+      "k8s.pod.name": "review-aggregator-0"
+    })
+  }, 150_000)
+})

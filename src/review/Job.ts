@@ -33,12 +33,13 @@ export interface Job {
 
 const noQuality: StepQuality = { invalid: 0, duplicates: 0, firstInvalid: undefined }
 
-export const newJob = (jobId: string, now: number, timeoutMs: number, traceparent: string): Job => ({
+/** `activeTime`: the clock deadlines are measured on (see JobLifecycle). */
+export const newJob = (jobId: string, now: number, timeoutMs: number, traceparent: string, activeTime = now): Job => ({
   jobId,
   firstSeenAt: now,
   traceparent,
   expected: undefined,
-  stages: OrderedStages.start(Steps, now, timeoutMs),
+  stages: OrderedStages.start(Steps, now, timeoutMs, activeTime),
   stats: JobStats.initialValue,
   quality: { transform: noQuality, analysis: noQuality },
   upstreamFailure: undefined,

@@ -52,6 +52,8 @@ export class JobBook {
   /** Jobs touched since the last batch end (observability and lifecycle bookkeeping, not state). */
   private readonly touched = new Set<string>()
   private lastPeriodicPublish: number
+  /** The task's active time and wall time at the last event (to show deadlines as wall-clock times). */
+  private clocks = { now: 0, active: 0 }
 
   constructor(
     private readonly settings: JobBookSettings,
@@ -73,6 +75,14 @@ export class JobBook {
   /** An immutable snapshot of every job (the values are immutable; the list is a copy). */
   jobs(): ReadonlyArray<Job> {
     return [...this.stores.jobs.values()]
+  }
+
+  /**
+   * A deadline (on the task's active clock) as a wall-clock time, assuming the service
+   * stays caught up from the last event on.
+   */
+  wallClockOf(deadline: number): number {
+    return this.clocks.now + (deadline - this.clocks.active)
   }
 
   /** Join sides still waiting for their other half. */
@@ -162,6 +172,7 @@ export class JobBook {
 
   /** Applies the batch's deltas and runs the lifecycle of every job it touched. */
   endBatch(ctx: Ctx): void {
+    this.clocks = { now: ctx.now, active: ctx.activeTime }
     for (const [jobId, delta] of [...this.stores.batchStats.entries()]) {
       const job = this.stores.jobs.get(jobId)!
       this.update({ ...job, stats: JobStats.combine(job.stats, delta), unpublished: true })
@@ -174,6 +185,7 @@ export class JobBook {
   /** Clock work: closes join windows, enforces deadlines, publishes periodically, evicts. */
   tick(ctx: Ctx): void {
     const now = ctx.now
+    this.clocks = { now, active: ctx.activeTime }
     // Windows close by the time up to which everything has been read: a partner still unread is not missing.
     for (const u of this.join.expire(ctx.decisionTime)) {
       this.unmatched(u, `no ${u.side === "left" ? "analysis" : "transform"} record for ${describe(u.key)} within ${this.settings.windowInactivityMs} ms`, ctx)
@@ -204,7 +216,7 @@ export class JobBook {
   private jobFor(jobId: string, ctx: Ctx, source: SourceRef): Job {
     const existing = this.stores.jobs.get(jobId)
     if (existing !== undefined) return existing
-    const job = newJob(jobId, ctx.now, this.settings.timeoutMs, this.newTraceparent(jobId, ctx.now, source.headers["traceparent"]))
+    const job = newJob(jobId, ctx.now, this.settings.timeoutMs, this.newTraceparent(jobId, ctx.now, source.headers["traceparent"]), ctx.activeTime)
     this.update(job)
     return job
   }
@@ -276,7 +288,7 @@ export class JobBook {
   private advance(jobId: string, ctx: Ctx): void {
     const before = this.stores.jobs.get(jobId)
     if (before === undefined || isFinished(before)) return
-    const [job, decisions] = evaluate(before, ctx.now, this.settings.timeoutMs, Math.min(ctx.decisionTime, ctx.now))
+    const [job, decisions] = evaluate(before, ctx.now, this.settings.timeoutMs, Math.min(ctx.decisionTime, ctx.now), ctx.activeTime)
     if (job !== before) this.update(job)
     for (const d of decisions) publishDecision(this.sinks, ctx, job, d)
     if (isFinished(job)) this.finish(job, ctx)

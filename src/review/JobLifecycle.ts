@@ -30,10 +30,18 @@ const countFailure = (job: Job, step: CountedStep, expected: number, runningStep
 }
 
 /**
- * `now` stamps what is decided; `decisionTime` (at most `now`) is how far the inputs have
- * been read, and only it can make a deadline pass: a record not read yet is not missing.
+ * `now` stamps what is decided. `decisionTime` (at most `now`) is how far the inputs have
+ * been read: a step completes only once everything is read, since a record not read yet
+ * is not missing. `activeTime` is the clock deadlines are measured on (time spent down or
+ * behind does not count).
  */
-export const evaluate = (job: Job, now: number, timeoutMs: number, decisionTime = now): readonly [Job, ReadonlyArray<Decision>] => {
+export const evaluate = (
+  job: Job,
+  now: number,
+  timeoutMs: number,
+  decisionTime = now,
+  activeTime = decisionTime
+): readonly [Job, ReadonlyArray<Decision>] => {
   let stages = job.stages
   const decisions: Array<Decision> = []
   const fail = (step: Step, status: "failed" | "timeout", reason: string) => {
@@ -44,7 +52,7 @@ export const evaluate = (job: Job, now: number, timeoutMs: number, decisionTime 
     const stage = OrderedStages.running(stages)
     const expected = job.expected
     if (stage === "collection" && expected !== undefined) {
-      stages = OrderedStages.complete(stages, "collection", now, timeoutMs)
+      stages = OrderedStages.complete(stages, "collection", now, timeoutMs, activeTime)
       continue
     }
     if (job.upstreamFailure !== undefined) {
@@ -53,7 +61,7 @@ export const evaluate = (job: Job, now: number, timeoutMs: number, decisionTime 
     }
     if (stage === undefined) break
     if (stage === "collection") {
-      if (OrderedStages.overdue(stages, decisionTime) !== undefined) {
+      if (OrderedStages.overdue(stages, activeTime) !== undefined) {
         fail("collection", "timeout", `no collection done message within ${timeoutMs} ms of the job's first record`)
       }
       break
@@ -65,18 +73,18 @@ export const evaluate = (job: Job, now: number, timeoutMs: number, decisionTime 
       break
     }
     if (stage === "aggregation") {
-      stages = OrderedStages.complete(stages, "aggregation", now, timeoutMs)
+      stages = OrderedStages.complete(stages, "aggregation", now, timeoutMs, activeTime)
       decisions.push({ _tag: "JobDone" })
       break
     }
     // Completing a step makes later records of it late: only once everything that stood
     // in the inputs has been read, so the verdict does not depend on arrival order.
     if (usable(job, stage) === expected && decisionTime >= now) {
-      stages = OrderedStages.complete(stages, stage, now, timeoutMs)
+      stages = OrderedStages.complete(stages, stage, now, timeoutMs, activeTime)
       decisions.push({ _tag: "StepDone", step: stage })
       continue
     }
-    if (OrderedStages.overdue(stages, decisionTime) !== undefined) {
+    if (OrderedStages.overdue(stages, activeTime) !== undefined) {
       fail(stage, "timeout", `deadline of ${timeoutMs} ms passed with ${usable(job, stage)} of ${expected} ${stage} records`)
     }
     break

@@ -107,14 +107,30 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
     return ReviewAggregator.of({
       run,
       restored: Effect.sync(() => restored),
-      job: (jobId) => Effect.sync(() => book?.job(jobId)),
-      jobs: Effect.sync(() => book?.jobs() ?? []),
+      job: (jobId) => Effect.sync(() => {
+        const job = book?.job(jobId)
+        return job === undefined ? undefined : forReaders(book!, job)
+      }),
+      jobs: Effect.sync(() => (book?.jobs() ?? []).map((job) => forReaders(book!, job))),
       status: Effect.sync(() => {
         const jobs = book?.jobs() ?? []
         return { jobs: jobs.length, unfinishedJobs: jobs.filter((j) => j.stages.ended === undefined).length, pendingJoins: book?.pendingJoins ?? 0 }
       })
     })
   }))
+}
+
+/**
+ * A job as readers (HTTP, replay) see it: stage deadlines, kept on the task's active
+ * clock, shown as the wall-clock times they fall at if the service stays caught up.
+ */
+const forReaders = (book: JobBook, job: Job): Job => {
+  const states = { ...job.stages.states }
+  for (const step of job.stages.order) {
+    const state = states[step]
+    if (state.deadline !== undefined) states[step] = { ...state, deadline: book.wallClockOf(state.deadline) }
+  }
+  return { ...job, stages: { ...job.stages, states } }
 }
 
 const stateSize = (book: JobBook) => {

@@ -9,7 +9,7 @@ import { JobBook, type JobBookSettings, type NewTraceparent } from "./JobBook.ts
 import { jobSinks, PRODUCER_HEADER, type OutputTopics } from "./JobOutputs.ts"
 import type { ReviewEvent } from "./ReviewEvent.ts"
 import { reviewSources, type InputTopics } from "./ReviewSources.ts"
-import { reviewStoreSpecs, type ReviewStoreSpecs } from "./state/ReviewStores.ts"
+import { CHANGELOG, reviewStoreSpecs, type ReviewStoreSpecs } from "./state/ReviewStores.ts"
 
 export interface ReviewTaskSettings extends JobBookSettings, InputTopics, OutputTopics {}
 
@@ -38,6 +38,8 @@ export const reviewTask = (options: ReviewTaskOptions): TaskDefinition<ReviewEve
     stores: Object.values(specs),
     partitioning: "single",
     punctuateEveryMs: tickIntervalMs(settings),
+    // Deadlines run on active time, kept with the job state.
+    activeClock: { changelog: CHANGELOG },
     make: (stores) => {
       const book = new JobBook(settings, {
         jobs: stores.get(specs.jobs),

@@ -22,6 +22,9 @@ export class ReadProgress {
   private readonly barriers: Array<Barrier> = []
   /** Nothing is known to have been read before the first barrier is passed. */
   private passed = Number.NEGATIVE_INFINITY
+  /** The last tick at which everything was read, while that lasts without a break. */
+  private caughtUpSince: number | undefined
+
 
   /** Records what a handled batch tells: where reading continues and what the partition held. */
   handled(batch: RecordBatch): void {
@@ -44,11 +47,29 @@ export class ReadProgress {
     }
   }
 
-  /** A tick at `now`: sets a barrier at the known watermarks and passes every barrier already reached. */
-  tick(now: number): number {
+  /**
+   * A tick at `now`: sets a barrier at the known watermarks and passes every barrier
+   * already reached. Returns the decision time and how much *active time* passed: the
+   * time since the previous tick if everything was read at both ticks, else nothing, so
+   * time spent behind, restoring or cut off from the broker does not count.
+   */
+  tick(now: number): { readonly decisionTime: number; readonly activeMs: number } {
     this.barriers.push({ time: now, watermarks: new Map(this.watermark) })
     while (this.barriers.length > 0 && this.reached(this.barriers[0]!)) this.passed = this.barriers.shift()!.time
-    return this.passed
+    const caughtUp = this.passed === now
+    const activeMs = caughtUp && this.caughtUpSince !== undefined ? Math.max(0, now - this.caughtUpSince) : 0
+    this.caughtUpSince = caughtUp ? now : undefined
+    return { decisionTime: this.passed, activeMs }
+  }
+
+  /** Active time since the last tick, if it was caught up: what a batch handled now may count before the next tick settles it. */
+  pendingActive(now: number): number {
+    return this.caughtUpSince === undefined ? 0 : Math.max(0, now - this.caughtUpSince)
+  }
+
+  /** The broker could not be asked: until the next good tick, no time counts as active. */
+  unreachable(): void {
+    this.caughtUpSince = undefined
   }
 
   /** The latest time at which everything then in the task's partitions had been read. */

@@ -9,7 +9,7 @@ import type { Scope } from "effect"
 import type { KafkaClient, KafkaError, RecordBatch, Subscription } from "../kafka/KafkaPort.ts"
 import * as StreamProcessor from "./StreamProcessor.ts"
 import { changelogTopic } from "../store/StoreSpec.ts"
-import type { TaskDefinition } from "./Task.ts"
+import { storesOf, type TaskDefinition } from "./Task.ts"
 import { TaskInstance, type EventOutput } from "./TaskInstance.ts"
 import { ChangelogBacklog, restoreTask, type RestoreReport } from "./TaskRestore.ts"
 import { ReadProgress } from "./ReadProgress.ts"
@@ -64,13 +64,14 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
     const { task: definition } = options
     tasks.clear()
     const backlog = yield* ChangelogBacklog.read(
-      definition.stores.filter((s) => s.logged !== false).map((s) => changelogTopic(options.applicationId, s))
+      storesOf(definition).filter((s) => s.logged !== false).map((s) => changelogTopic(options.applicationId, s))
     )
 
     const create = (taskId: number) =>
       Effect.gen(function*() {
         const task = new TaskInstance(definition, taskId, options)
         const report = restoreTask(task, backlog, definition.partitioning === "single" ? undefined : taskId, yield* Clock.currentTimeMillis)
+        task.restoredClock()
         yield* reportRestore(definition.name, taskId, report)
         tasks.set(taskId, task)
         return task
@@ -100,12 +101,12 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
         const task = yield* taskFor(batch.partition)
         const reachable = yield* refresh(readProgress)
         const now = yield* Clock.currentTimeMillis
-        task.setTime(now, progress.decisionTime)
+        task.setTime(now, progress.decisionTime, progress.pendingActive(now))
         for (const record of batch.records) task.process(record)
         progress.handled(batch)
         // Batch-end decisions by absence (a step complete, later records late) may use `now`
         // only if nothing known to be in the partitions is still unread.
-        task.setTime(now, reachable && progress.caughtUp ? now : progress.decisionTime)
+        task.setTime(now, reachable && progress.caughtUp ? now : progress.decisionTime, progress.pendingActive(now))
         task.run(task.handlers.endBatch)
         const output = task.drain()
         yield* observe({ ...output, batch, now, task })
@@ -114,12 +115,16 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
 
     const punctuate = (readProgress: Subscription["progress"]) => Effect.gen(function*() {
       // Progress that cannot be read now (broker unreachable) leaves decisions where they are.
-      if (!(yield* refresh(readProgress))) return { records: [], changelog: [] }
+      if (!(yield* refresh(readProgress))) {
+        progress.unreachable()
+        return { records: [], changelog: [] }
+      }
       const now = yield* Clock.currentTimeMillis
-      const decisionTime = progress.tick(now)
+      const { decisionTime, activeMs } = progress.tick(now)
       const records = []
       const changelog = []
       for (const task of tasks.values()) {
+        task.advanceActive(activeMs)
         task.setTime(now, decisionTime)
         task.run(task.handlers.punctuate)
         const output = task.drain()

@@ -10,6 +10,8 @@ import type { Sink } from "../output/Sink.ts"
 import type { DeadLetterReason, SourceRef } from "../source/DeadLetter.ts"
 import type { KeyValueStore } from "../store/KeyValueStore.ts"
 import type { StoreSpec } from "../store/StoreSpec.ts"
+import * as StoreKey from "../store/StoreKey.ts"
+import { Schema } from "effect"
 
 /** What a handler may do while it handles one record (or one batch end, or one punctuation). */
 export interface TaskContext<E> {
@@ -24,6 +26,13 @@ export interface TaskContext<E> {
    * cut off from the broker does not decide that a record is missing while it is unread.
    */
   readonly decisionTime: number
+  /**
+   * Active time: a clock that runs only while the task is caught up with its inputs
+   * (persisted, so it also stands still while the service is down). Deadlines measured
+   * on it are not eaten by restarts, outages or a backlog. Tasks without `activeClock`
+   * get `decisionTime` here.
+   */
+  readonly activeTime: number
   readonly publish: <A>(sink: Sink<A>, value: A, headers?: Headers) => void
   /** An output record built by the handler itself (e.g. one it forwards as it came). */
   readonly emit: (record: OutgoingRecord) => void
@@ -62,4 +71,28 @@ export interface TaskDefinition<E = never> {
   /** Every how many ms `punctuate` runs; no timer at all when absent. */
   readonly punctuateEveryMs?: number | undefined
   readonly make: (stores: TaskStores, taskId: number) => TaskHandlers<E>
+  /**
+   * Keeps a persisted active-time clock for the task (see `TaskContext.activeTime`), in
+   * the changelog `changelog` (default: the task's own `<task>-clock`).
+   */
+  readonly activeClock?: { readonly changelog?: string | undefined } | undefined
+}
+
+const clockSpecs = new WeakMap<TaskDefinition<any>, StoreSpec<string, number>>()
+
+/** The store that persists a task's active time (one spec per definition: stores are found by spec). */
+export const activeClockSpec = (definition: TaskDefinition<any>): StoreSpec<string, number> | undefined => {
+  if (definition.activeClock === undefined) return undefined
+  let spec = clockSpecs.get(definition)
+  if (spec === undefined) {
+    spec = { name: "task-clock", key: StoreKey.string, value: Schema.Number, changelog: definition.activeClock.changelog ?? `${definition.name}-clock` }
+    clockSpecs.set(definition, spec)
+  }
+  return spec
+}
+
+/** Every store of a task: its own and the runtime's. */
+export const storesOf = (definition: TaskDefinition<any>): ReadonlyArray<StoreSpec<any, any>> => {
+  const clock = activeClockSpec(definition)
+  return clock === undefined ? definition.stores : [...definition.stores, clock]
 }

@@ -8,7 +8,7 @@ import type { ConsumedRecord, Headers, OutgoingRecord } from "../kafka/KafkaPort
 import { deadLetter, sourceRefOf, type DeadLetterReason, type SourceRef } from "../source/DeadLetter.ts"
 import { KeyValueStore } from "../store/KeyValueStore.ts"
 import { changelogTopic, type StoreSpec } from "../store/StoreSpec.ts"
-import type { TaskContext, TaskDefinition, TaskHandlers, TaskStores } from "./Task.ts"
+import { activeClockSpec, storesOf, type TaskContext, type TaskDefinition, type TaskHandlers, type TaskStores } from "./Task.ts"
 
 export interface EventOutput<E> {
   readonly records: ReadonlyArray<OutgoingRecord>
@@ -36,6 +36,11 @@ export class TaskInstance<E> {
   private recordEvents: Array<E> = []
   private now = 0
   private decisionTime = 0
+  private activeTime = 0
+  /** Active time since the last tick, counted provisionally for this event. */
+  private pendingActive = 0
+  /** The store of the task's active time, if it keeps one, and the last value written to it. */
+  private readonly clock: KeyValueStore<string, number> | undefined
   private readonly context: TaskContext<E>
   /** `perPartition` tasks write partition = task id; a single task lets the key choose. */
   private readonly changelogPartition: number | undefined
@@ -45,14 +50,14 @@ export class TaskInstance<E> {
     readonly taskId: number,
     private readonly settings: { readonly applicationId: string; readonly dlqTopic: string }
   ) {
-    const stores = definition.stores.map((spec) => {
+    const stores = storesOf(definition).map((spec) => {
       const store = new KeyValueStore(spec)
       this.bySpec.set(spec, store)
       return store
     })
     this.stores = stores
     const topicUsers = new Map<string, number>()
-    for (const spec of definition.stores) {
+    for (const spec of storesOf(definition)) {
       if (spec.logged === false) continue
       const topic = changelogTopic(settings.applicationId, spec)
       topicUsers.set(topic, (topicUsers.get(topic) ?? 0) + 1)
@@ -78,11 +83,16 @@ export class TaskInstance<E> {
       get decisionTime() {
         return self.decisionTime
       },
+      get activeTime() {
+        return self.clock === undefined ? self.decisionTime : self.activeTime + self.pendingActive
+      },
       publish: (sink, value, headers) => void this.recordOut.push(sink.record(value, headers)),
       emit: (record) => void this.recordOut.push(record),
       deadLetter: (source, reason, context) => void this.recordOut.push(this.deadLetterRecord(source, reason, context)),
       event: (event) => void this.recordEvents.push(event)
     }
+    const clockSpec = activeClockSpec(definition)
+    this.clock = clockSpec === undefined ? undefined : this.bySpec.get(clockSpec)
     this.handlers = definition.make(access, taskId)
   }
 
@@ -91,10 +101,27 @@ export class TaskInstance<E> {
     return this.logged
   }
 
+  /** Active time as restored from the changelog (call after restore). */
+  restoredClock(): void {
+    this.activeTime = this.clock?.get("active") ?? 0
+  }
+
+  /**
+   * Adds active time, persisted with the event (one changelog record per tick that
+   * advanced it: at most one a second with default settings), so a restart continues
+   * the clock where it stood and time spent down never counts.
+   */
+  advanceActive(ms: number): void {
+    if (this.clock === undefined || ms <= 0) return
+    this.activeTime += ms
+    this.clock.put("active", this.activeTime)
+  }
+
   /** Sets the clock for the next event; `decisionTime` defaults to `now` (nothing unread). */
-  setTime(now: number, decisionTime = now): void {
+  setTime(now: number, decisionTime = now, pendingActive = 0): void {
     this.now = now
     this.decisionTime = decisionTime
+    this.pendingActive = pendingActive
     for (const store of this.stores) store.now = now
   }
 

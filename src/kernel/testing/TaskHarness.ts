@@ -41,8 +41,9 @@ export class TaskHarness<E> {
     this.task = new TaskInstance(definition, taskId, settings)
   }
 
-  /** Sets the task's clock for what follows. */
+  /** Sets the task's clock for what follows; in a harness the task is always caught up, so time is active. */
   at(now: number): this {
+    if (now > this.now) this.task.advanceActive(now - this.now)
     this.now = now
     this.task.setTime(now)
     return this
@@ -89,6 +90,7 @@ export class TaskHarness<E> {
       byTopic.set(r.topic, list)
     }
     const report = restoreTask(this.task, ChangelogBacklog.of(byTopic), undefined, this.now)
+    this.task.restoredClock()
     this.task.setTime(this.now)
     return report
   }

@@ -40,7 +40,8 @@ export type FrozenKey = readonly [jobId: string, side: CountedStep, chunk: strin
 const byJob = (key: { readonly 0: string }) => key[0]
 
 export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number }) => ({
-  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema } satisfies StoreSpec<string, Job>,
+  // Version 2: stage deadlines are on the task's active clock.
+  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema, version: 2 } satisfies StoreSpec<string, Job>,
   reviews: { name: "review", changelog: CHANGELOG, key: StoreKey.strings(2), value: Schema.Number, groupOf: byJob } satisfies StoreSpec<ReviewKey, number>,
   joins: SessionJoin.spec<ReviewKey, Left, Right>({
     name: "join",

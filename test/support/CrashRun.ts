@@ -1,0 +1,131 @@
+/**
+ * The sample run through successive lives of the service on one embedded broker, each
+ * life killed at a seeded crash point and restarted at once, until a life finishes.
+ */
+import { Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import * as AggregatorPipeline from "../../src/app/AggregatorPipeline.ts"
+import { controlJobIds } from "../../src/app/Replay.ts"
+import { random, type Random } from "../../src/app/GeneratedReview.ts"
+import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
+import { KafkaClient, type ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
+import { JobTracer } from "../../src/observability/Telemetry.ts"
+import { ReviewAggregator } from "../../src/review/ReviewAggregator.ts"
+import { crashingKafka, crashPoints, type Crash, type CrashPlan, type CrashPoint } from "./CrashingKafka.ts"
+import { loadSampleInput, sampleTimings } from "./Samples.ts"
+
+export interface CrashRunOptions {
+  readonly seed: number
+  /** Lives that get a crash plan; the crash of a late plan may never come (nothing left to write). */
+  readonly plannedCrashes: number
+  /** Most matching writes a plan lets through before its crash. */
+  readonly maxSkip: number
+  readonly maxWaitMs: number
+  /** The crash points the lives take in turn (all of them unless given). */
+  readonly points?: ReadonlyArray<CrashPoint> | undefined
+}
+
+export interface CrashRunResult {
+  readonly crashes: ReadonlyArray<Crash & { readonly life: number }>
+  readonly completed: boolean
+  readonly partitions: number
+  readonly maxBatchSize: number
+  readonly records: (topic: string) => ReadonlyArray<ConsumedRecord>
+  readonly applicationId: string
+}
+
+const pollMs = 10
+
+const settings = AppConfig.layerWith(sampleTimings)
+
+/** Points rotate so that every seed meets every kind of crash; the PRNG picks where and how much. */
+const planFor = (rng: Random, life: number, seed: number, maxSkip: number, points: ReadonlyArray<CrashPoint>): CrashPlan => ({
+  point: points[(life + seed) % points.length]!,
+  skip: rng.int(maxSkip + 1),
+  prefix: (n) => 1 + rng.int(n - 1)
+})
+
+type LifeEnd =
+  | { readonly _tag: "Crashed"; readonly crash: Crash }
+  | { readonly _tag: "Finished" }
+  | { readonly _tag: "Stopped"; readonly exit: Exit.Exit<void, unknown> }
+
+export const runWithCrashes = (options: CrashRunOptions) =>
+  Effect.gen(function*() {
+    const rng = random(options.seed)
+    const partitions = 3
+    // Small batches give many events, so crash points fall all over the run.
+    const maxBatchSize = 2 + rng.int(9)
+    const broker = yield* EmbeddedKafka.make({ defaultPartitions: partitions, maxBatchSize })
+    const config = yield* Effect.provide(Effect.gen(function*() {
+      return yield* AppConfig
+    }), settings)
+    const input = loadSampleInput()
+    const awaited = controlJobIds(input.control)
+    const inputTopics = [config.transformTopic, config.analysisTopic, config.controlTopic]
+    const consumedAll = () => {
+      const committed = broker.inspector.committed(config.applicationId)
+      return inputTopics.every((topic) =>
+        broker.inspector.endOffsets(topic).every((end, partition) =>
+          end === 0 || committed.some((c) => c.topic === topic && c.partition === partition && c.offset >= end)))
+    }
+    const started = Date.now()
+
+    /** One life: a fresh service (nothing in memory) on the shared broker, until it dies or finishes. */
+    const life = (plan: CrashPlan | undefined, first: boolean) =>
+      Effect.scoped(Effect.gen(function*() {
+        const kafka = yield* crashingKafka(broker.client, plan)
+        const context = yield* Layer.build(ReviewAggregator.layer.pipe(
+          Layer.provide(JobTracer.disabled),
+          Layer.provide(Layer.succeed(KafkaClient, kafka.client)),
+          Layer.provide(settings)
+        ))
+        const aggregator = Context.get(context, ReviewAggregator)
+        const pipeline = yield* Effect.forkScoped(Effect.provide(AggregatorPipeline.runPipeline, context))
+        if (first) {
+          // Upstream stages produce once the service is up, unkeyed, spread over the partitions.
+          const produce = (topic: string, lines: ReadonlyArray<Uint8Array>) =>
+            broker.client.produce(lines.map((value) => ({ topic, key: null, value })))
+          yield* produce(config.controlTopic, input.control)
+          yield* produce(config.transformTopic, input.transform)
+          yield* produce(config.analysisTopic, input.analysis)
+        }
+        const finished = Effect.gen(function*() {
+          while (true) {
+            const jobs = yield* aggregator.jobs
+            const status = yield* aggregator.status
+            const ended = [...awaited].every((id) => jobs.some((j) => j.jobId === id && j.stages.ended !== undefined))
+            if (ended && status.pendingJoins === 0 && consumedAll()) return { _tag: "Finished" } as LifeEnd
+            yield* Effect.sleep(pollMs)
+          }
+        })
+        const stopped = Effect.map(Fiber.await(pipeline), (exit): LifeEnd => ({ _tag: "Stopped", exit }))
+        const end = yield* Effect.race(finished, stopped)
+        // The jobs may have ended in memory before their outputs are written: a clean stop
+        // lets the write in flight finish (or crash), so only then is the life's end known.
+        yield* Fiber.interrupt(pipeline)
+        if (yield* Deferred.isDone(kafka.crashed)) return { _tag: "Crashed", crash: yield* Deferred.await(kafka.crashed) } as LifeEnd
+        if (end._tag === "Stopped") return yield* Effect.die(new Error(`the pipeline stopped without a planned crash: ${String(end.exit)}`))
+        return end
+      }))
+
+    const crashes: Array<Crash & { readonly life: number }> = []
+    let completed = false
+    for (let n = 0; Date.now() - started < options.maxWaitMs; n++) {
+      const plan = n < options.plannedCrashes ? planFor(rng, n, options.seed, options.maxSkip, options.points ?? crashPoints) : undefined
+      const end = yield* life(plan, n === 0)
+      if (end._tag === "Finished") {
+        completed = true
+        break
+      }
+      if (end._tag === "Crashed") crashes.push({ ...end.crash, life: n })
+    }
+    return {
+      crashes,
+      completed,
+      partitions,
+      maxBatchSize,
+      records: broker.inspector.records,
+      applicationId: config.applicationId
+    } satisfies CrashRunResult
+  })

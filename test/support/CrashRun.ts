@@ -1,8 +1,11 @@
 /**
  * The sample run through successive lives of the service on one embedded broker, each
- * life killed at a seeded crash point and restarted at once, until a life finishes.
+ * life killed at a seeded crash point and restarted at once, until a life finishes. Time
+ * is a TestClock moved one tick at a time once the service has caught up, so a busy
+ * machine cannot make a deadline pass and a seed replays the same run.
  */
-import { Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import * as AggregatorPipeline from "../../src/app/AggregatorPipeline.ts"
 import { controlJobIds } from "../../src/app/Replay.ts"
@@ -10,6 +13,7 @@ import { random, type Random } from "../../src/app/GeneratedReview.ts"
 import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
 import { KafkaClient, type ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
 import { JobTracer } from "../../src/observability/Telemetry.ts"
+import { tickIntervalMs } from "../../src/review/ReviewTask.ts"
 import { ReviewAggregator } from "../../src/review/ReviewAggregator.ts"
 import { crashingKafka, crashPoints, type Crash, type CrashPlan, type CrashPoint } from "./CrashingKafka.ts"
 import { loadSampleInput, sampleTimings } from "./Samples.ts"
@@ -20,13 +24,19 @@ export interface CrashRunOptions {
   readonly plannedCrashes: number
   /** Most matching writes a plan lets through before its crash. */
   readonly maxSkip: number
-  readonly maxWaitMs: number
   /** The crash points the lives take in turn (all of them unless given). */
   readonly points?: ReadonlyArray<CrashPoint> | undefined
+  /**
+   * Lives after the planned ones that die at the first write once a seeded moment 1 to 3 s
+   * into the run has passed: by then the input is read, so they die in clock work (join
+   * windows closing, the deadline of the job that times out).
+   */
+  readonly clockCrashes?: number | undefined
 }
 
 export interface CrashRunResult {
-  readonly crashes: ReadonlyArray<Crash & { readonly life: number }>
+  /** With, for each, how long after the start of the run (on the test clock) it came. */
+  readonly crashes: ReadonlyArray<Crash & { readonly life: number; readonly afterMs: number }>
   readonly completed: boolean
   readonly partitions: number
   readonly maxBatchSize: number
@@ -34,9 +44,12 @@ export interface CrashRunResult {
   readonly applicationId: string
 }
 
-const pollMs = 10
-
 const settings = AppConfig.layerWith(sampleTimings)
+const tickMs = tickIntervalMs(sampleTimings)
+/** Far beyond the ~3.5 s the sample needs: a run that gets there is stuck. */
+const maxRunMs = 60_000
+/** Scheduler turns the service may take to catch up with what is in Kafka. */
+const maxTurns = 200_000
 
 /** Points rotate so that every seed meets every kind of crash; the PRNG picks where and how much. */
 const planFor = (rng: Random, life: number, seed: number, maxSkip: number, points: ReadonlyArray<CrashPoint>): CrashPlan => ({
@@ -45,12 +58,22 @@ const planFor = (rng: Random, life: number, seed: number, maxSkip: number, point
   prefix: (n) => 1 + rng.int(n - 1)
 })
 
+/** Clock work writes outputs and changelog, never offsets. */
+const clockPoints: ReadonlyArray<CrashPoint> = ["before outputs", "mid outputs", "between outputs and changelog"]
+
+const clockPlanFor = (rng: Random, life: number, startedAt: number): CrashPlan => ({
+  point: clockPoints[life % clockPoints.length]!,
+  skip: 0,
+  prefix: (n) => 1 + rng.int(n - 1),
+  notBefore: startedAt + 1_000 + rng.int(2_000)
+})
+
 type LifeEnd =
   | { readonly _tag: "Crashed"; readonly crash: Crash }
   | { readonly _tag: "Finished" }
-  | { readonly _tag: "Stopped"; readonly exit: Exit.Exit<void, unknown> }
+  | { readonly _tag: "Stuck" }
 
-export const runWithCrashes = (options: CrashRunOptions) =>
+const run = (options: CrashRunOptions) =>
   Effect.gen(function*() {
     const rng = random(options.seed)
     const partitions = 3
@@ -69,7 +92,7 @@ export const runWithCrashes = (options: CrashRunOptions) =>
         broker.inspector.endOffsets(topic).every((end, partition) =>
           end === 0 || committed.some((c) => c.topic === topic && c.partition === partition && c.offset >= end)))
     }
-    const started = Date.now()
+    const startedAt = yield* Clock.currentTimeMillis
 
     /** One life: a fresh service (nothing in memory) on the shared broker, until it dies or finishes. */
     const life = (plan: CrashPlan | undefined, first: boolean) =>
@@ -90,35 +113,59 @@ export const runWithCrashes = (options: CrashRunOptions) =>
           yield* produce(config.transformTopic, input.transform)
           yield* produce(config.analysisTopic, input.analysis)
         }
-        const finished = Effect.gen(function*() {
-          while (true) {
-            const jobs = yield* aggregator.jobs
-            const status = yield* aggregator.status
-            const ended = [...awaited].every((id) => jobs.some((j) => j.jobId === id && j.stages.ended !== undefined))
-            if (ended && status.pendingJoins === 0 && consumedAll()) return { _tag: "Finished" } as LifeEnd
-            yield* Effect.sleep(pollMs)
+        const over = Effect.gen(function*() {
+          return (yield* Deferred.isDone(kafka.crashed)) || pipeline.pollUnsafe() !== undefined
+        })
+        /** Lets the service run until it has read and committed everything in Kafka, or its life is over. */
+        const catchUp = Effect.gen(function*() {
+          for (let turn = 0; turn < maxTurns; turn++) {
+            yield* Effect.yieldNow
+            if (yield* over) return
+            if (turn > 50 && consumedAll()) return
           }
         })
-        const stopped = Effect.map(Fiber.await(pipeline), (exit): LifeEnd => ({ _tag: "Stopped", exit }))
-        const end = yield* Effect.race(finished, stopped)
+        const finished = Effect.gen(function*() {
+          const jobs = yield* aggregator.jobs
+          const status = yield* aggregator.status
+          const ended = [...awaited].every((id) => jobs.some((j) => j.jobId === id && j.stages.ended !== undefined))
+          return ended && status.pendingJoins === 0 && consumedAll()
+        })
+        let end: LifeEnd = { _tag: "Stuck" }
+        while ((yield* Clock.currentTimeMillis) - startedAt < maxRunMs) {
+          yield* catchUp
+          if (yield* over) break
+          if (yield* finished) {
+            end = { _tag: "Finished" }
+            break
+          }
+          yield* TestClock.adjust(tickMs)
+        }
         // The jobs may have ended in memory before their outputs are written: a clean stop
         // lets the write in flight finish (or crash), so only then is the life's end known.
         yield* Fiber.interrupt(pipeline)
         if (yield* Deferred.isDone(kafka.crashed)) return { _tag: "Crashed", crash: yield* Deferred.await(kafka.crashed) } as LifeEnd
-        if (end._tag === "Stopped") return yield* Effect.die(new Error(`the pipeline stopped without a planned crash: ${String(end.exit)}`))
+        const exit = pipeline.pollUnsafe()
+        if (exit !== undefined && !Exit.hasInterrupts(exit)) {
+          return yield* Effect.die(new Error(`the pipeline stopped without a planned crash: ${String(exit)}`))
+        }
         return end
       }))
 
-    const crashes: Array<Crash & { readonly life: number }> = []
+    const crashes: Array<Crash & { readonly life: number; readonly afterMs: number }> = []
     let completed = false
-    for (let n = 0; Date.now() - started < options.maxWaitMs; n++) {
-      const plan = n < options.plannedCrashes ? planFor(rng, n, options.seed, options.maxSkip, options.points ?? crashPoints) : undefined
+    for (let n = 0; (yield* Clock.currentTimeMillis) - startedAt < maxRunMs; n++) {
+      const plan = n < options.plannedCrashes
+        ? planFor(rng, n, options.seed, options.maxSkip, options.points ?? crashPoints)
+        : n < options.plannedCrashes + (options.clockCrashes ?? 0)
+        ? clockPlanFor(rng, n, startedAt)
+        : undefined
       const end = yield* life(plan, n === 0)
       if (end._tag === "Finished") {
         completed = true
         break
       }
-      if (end._tag === "Crashed") crashes.push({ ...end.crash, life: n })
+      if (end._tag === "Stuck") break
+      crashes.push({ ...end.crash, life: n, afterMs: (yield* Clock.currentTimeMillis) - startedAt })
     }
     return {
       crashes,
@@ -129,3 +176,7 @@ export const runWithCrashes = (options: CrashRunOptions) =>
       applicationId: config.applicationId
     } satisfies CrashRunResult
   })
+
+/** Runs the sample with crashes on its own test clock. */
+export const runWithCrashes = (options: CrashRunOptions): Effect.Effect<CrashRunResult> =>
+  Effect.provide(Effect.orDie(run(options)), TestClock.layer())

@@ -3,7 +3,7 @@
  * the stream processor: nothing after the crash point reaches the broker, whatever the
  * dead life still tries. Crash tests restart the service on the same broker.
  */
-import { Deferred, Effect } from "effect"
+import { Clock, Deferred, Effect } from "effect"
 import { KafkaClient, KafkaError, type OutgoingRecord, type TopicPartitionOffset } from "../../src/kernel/kafka/KafkaPort.ts"
 
 /**
@@ -26,6 +26,8 @@ export interface CrashPlan {
   readonly skip: number
   /** Records written of an `n`-record produce that dies in the middle (1 to n - 1). */
   readonly prefix: (n: number) => number
+  /** Clock time before which no write counts toward the crash (to kill during later clock work). */
+  readonly notBefore?: number | undefined
 }
 
 /** What a crash did, for the test's report and for reproducing it. */
@@ -83,12 +85,13 @@ export const crashingKafka = (inner: KafkaClient["Service"], plan: CrashPlan | u
 
     /** Runs one write, or the part of it that gets out before the process dies. */
     const write = <A>(kind: Write, items: ReadonlyArray<A>, perform: (items: ReadonlyArray<A>) => Effect.Effect<void, KafkaError>) =>
-      Effect.suspend(() => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (dead) return Effect.fail(killed(kind))
         const index = writes++
         const before = previous
         previous = kind
-        if (plan === undefined || !falls(plan.point, kind, before, items.length) || matching++ < plan.skip) return perform(items)
+        const armed = plan !== undefined && now >= (plan.notBefore ?? 0)
+        if (!armed || !falls(plan.point, kind, before, items.length) || matching++ < plan.skip) return perform(items)
         dead = true
         const written = survives(plan.point, items.length, plan.prefix)
         return Effect.andThen(
@@ -108,7 +111,7 @@ export const crashingKafka = (inner: KafkaClient["Service"], plan: CrashPlan | u
           ...subscription,
           commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => write("commit", offsets, subscription.commit)
         })),
-      transaction: () => Effect.fail(new KafkaError({ operation: "transaction", message: "not in a crash test", retriable: false }))
+      transaction: () => Effect.fail(new KafkaError({ operation: "transaction", message: "the crash test runs at_least_once", retriable: false }))
     })
     return { client, crashed }
   })

@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
-import { crashPoints, type CrashPoint } from "../support/CrashingKafka.ts"
+import { crashPoints, transactionCrashPoints, type CrashPoint } from "../support/CrashingKafka.ts"
 import { runWithCrashes, type CrashRunResult } from "../support/CrashRun.ts"
 import { countBy, finalAggregates, json, sortKeys, text } from "../support/Outputs.ts"
 import { loadExpected } from "../support/Samples.ts"
@@ -132,6 +132,46 @@ describe("crash recovery on the embedded broker (kill at random points, restart 
 
     it("dead-letters exactly the undecodable inputs, per error type", () => {
       expectDecodeDeadLetters(run(), describeRun(seed, run()))
+    })
+  })
+})
+
+/** exactly_once_v2: each event's outputs, changelog and offsets in one transaction, so nothing may repeat. */
+describe("crash recovery with exactly_once_v2 (kill inside and after transactions)", () => {
+  const eosSeeds = [21, 22] as const
+  const runs = new Map<number, CrashRunResult>()
+
+  beforeAll(async () => {
+    for (const seed of eosSeeds) {
+      runs.set(seed, await Effect.runPromise(runWithCrashes({ seed, guarantee: "exactly_once_v2", plannedCrashes: 8, clockCrashes: 2, maxSkip: 12 })))
+    }
+  }, 60_000)
+
+  it("kills the service inside and after transactions, and each run still finishes", () => {
+    const all = eosSeeds.flatMap((seed) => runs.get(seed)!.crashes)
+    const perPoint = countBy(all, (c) => c.point)
+    for (const point of transactionCrashPoints) expect(perPoint[point] ?? 0, `crashes ${point}`).toBeGreaterThanOrEqual(2)
+    for (const seed of eosSeeds) expect(runs.get(seed)!.completed, describeRun(seed, runs.get(seed)!)).toBe(true)
+  })
+
+  describe.each(eosSeeds)("seed %i", (seed) => {
+    const run = () => runs.get(seed)!
+
+    it("gives the expected terminal messages, final aggregates, rows and dead letters", () => {
+      const context = describeRun(seed, run())
+      expectTerminalMessages(run(), context)
+      expectFinalAggregates(run(), context)
+      expectRowsAndUnmatched(run(), context)
+      expectDecodeDeadLetters(run(), context)
+    })
+
+    it("writes no row, dead letter or control message twice", () => {
+      const context = describeRun(seed, run())
+      const repeated = (keys: ReadonlyArray<string>) => keys.filter((k, i) => keys.indexOf(k) !== i)
+      expect(repeated(run().records("review-rows").map((r) => text(r.key)!)), `repeated rows; ${context}`).toEqual([])
+      expect(repeated(run().records("review-dlq").map(deadLetterKey)), `repeated dead letters; ${context}`).toEqual([])
+      const control = controlOf(run()).map((m) => `${m.job_id}/${m.step}/${m.status}`)
+      expect(repeated(control), `repeated control messages; ${context}`).toEqual([])
     })
   })
 })

@@ -6,7 +6,7 @@
  */
 import { Clock, Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { AppConfig } from "../../src/config/AppConfig.ts"
+import { AppConfig, type ProcessingGuarantee } from "../../src/config/AppConfig.ts"
 import * as AggregatorPipeline from "../../src/app/AggregatorPipeline.ts"
 import { controlJobIds } from "../../src/app/Replay.ts"
 import { random, type Random } from "../../src/app/GeneratedReview.ts"
@@ -15,7 +15,7 @@ import { KafkaClient, type ConsumedRecord } from "../../src/kernel/kafka/KafkaPo
 import { JobTracer } from "../../src/observability/Telemetry.ts"
 import { tickIntervalMs } from "../../src/review/ReviewTask.ts"
 import { ReviewAggregator } from "../../src/review/ReviewAggregator.ts"
-import { crashingKafka, crashPoints, type Crash, type CrashPlan, type CrashPoint } from "./CrashingKafka.ts"
+import { crashingKafka, crashPoints, transactionCrashPoints, type Crash, type CrashPlan, type CrashPoint } from "./CrashingKafka.ts"
 import { loadSampleInput, sampleTimings } from "./Samples.ts"
 
 export interface CrashRunOptions {
@@ -32,6 +32,8 @@ export interface CrashRunOptions {
    * windows closing, the deadline of the job that times out).
    */
   readonly clockCrashes?: number | undefined
+  /** at_least_once unless given; exactly_once_v2 needs the transaction crash points. */
+  readonly guarantee?: ProcessingGuarantee | undefined
 }
 
 export interface CrashRunResult {
@@ -44,7 +46,6 @@ export interface CrashRunResult {
   readonly applicationId: string
 }
 
-const settings = AppConfig.layerWith(sampleTimings)
 const tickMs = tickIntervalMs(sampleTimings)
 /** Far beyond the ~3.5 s the sample needs: a run that gets there is stuck. */
 const maxRunMs = 60_000
@@ -58,11 +59,12 @@ const planFor = (rng: Random, life: number, seed: number, maxSkip: number, point
   prefix: (n) => 1 + rng.int(n - 1)
 })
 
-/** Clock work writes outputs and changelog, never offsets. */
-const clockPoints: ReadonlyArray<CrashPoint> = ["before outputs", "mid outputs", "between outputs and changelog"]
+/** Clock work writes outputs and changelog (or a transaction), never offsets. */
+const clockPoints = (guarantee: ProcessingGuarantee): ReadonlyArray<CrashPoint> =>
+  guarantee === "exactly_once_v2" ? transactionCrashPoints : ["before outputs", "mid outputs", "between outputs and changelog"]
 
-const clockPlanFor = (rng: Random, life: number, startedAt: number): CrashPlan => ({
-  point: clockPoints[life % clockPoints.length]!,
+const clockPlanFor = (rng: Random, life: number, startedAt: number, points: ReadonlyArray<CrashPoint>): CrashPlan => ({
+  point: points[life % points.length]!,
   skip: 0,
   prefix: (n) => 1 + rng.int(n - 1),
   notBefore: startedAt + 1_000 + rng.int(2_000)
@@ -76,6 +78,8 @@ type LifeEnd =
 const run = (options: CrashRunOptions) =>
   Effect.gen(function*() {
     const rng = random(options.seed)
+    const guarantee = options.guarantee ?? "at_least_once"
+    const settings = AppConfig.layerWith({ ...sampleTimings, processingGuarantee: guarantee })
     const partitions = 3
     // Small batches give many events, so crash points fall all over the run.
     const maxBatchSize = 2 + rng.int(9)
@@ -155,9 +159,9 @@ const run = (options: CrashRunOptions) =>
     let completed = false
     for (let n = 0; (yield* Clock.currentTimeMillis) - startedAt < maxRunMs; n++) {
       const plan = n < options.plannedCrashes
-        ? planFor(rng, n, options.seed, options.maxSkip, options.points ?? crashPoints)
+        ? planFor(rng, n, options.seed, options.maxSkip, options.points ?? (guarantee === "exactly_once_v2" ? transactionCrashPoints : crashPoints))
         : n < options.plannedCrashes + (options.clockCrashes ?? 0)
-        ? clockPlanFor(rng, n, startedAt)
+        ? clockPlanFor(rng, n, startedAt, clockPoints(guarantee))
         : undefined
       const end = yield* life(plan, n === 0)
       if (end._tag === "Finished") {

@@ -4,7 +4,13 @@
  * dead life still tries. Crash tests restart the service on the same broker.
  */
 import { Clock, Deferred, Effect } from "effect"
-import { KafkaClient, KafkaError, type OutgoingRecord, type TopicPartitionOffset } from "../../src/kernel/kafka/KafkaPort.ts"
+import {
+  KafkaClient,
+  KafkaError,
+  type OutgoingRecord,
+  type TopicPartitionOffset,
+  type TransactionContext
+} from "../../src/kernel/kafka/KafkaPort.ts"
 
 /**
  * Where a life dies, in the order the processor writes an event (outputs, changelog,
@@ -18,7 +24,10 @@ export const crashPoints = [
   "between changelog and commit",
   "after commit"
 ] as const
-export type CrashPoint = (typeof crashPoints)[number]
+/** Where a life that writes each event in one transaction (exactly_once_v2) dies. */
+export const transactionCrashPoints = ["before transaction commit", "after transaction commit"] as const
+
+export type CrashPoint = (typeof crashPoints)[number] | (typeof transactionCrashPoints)[number]
 
 export interface CrashPlan {
   readonly point: CrashPoint
@@ -40,7 +49,7 @@ export interface Crash {
   readonly of: number
 }
 
-type Write = "outputs" | "changelog" | "commit"
+type Write = "outputs" | "changelog" | "commit" | "transaction"
 
 const isChangelog = (topic: string) => topic.endsWith("-changelog")
 
@@ -61,17 +70,21 @@ const falls = (point: CrashPoint, write: Write, previous: Write | undefined, siz
       return write === "commit" && previous === "changelog"
     case "after commit":
       return write === "commit"
+    case "before transaction commit":
+    case "after transaction commit":
+      return write === "transaction"
   }
 }
 
 /** How much of the dying write still reaches the broker. */
 const survives = (point: CrashPoint, size: number, prefix: (n: number) => number): number =>
-  point === "after commit" ? size : point.startsWith("mid") ? Math.min(size - 1, Math.max(1, prefix(size))) : 0
+  point === "after commit" || point === "after transaction commit"
+    ? size
+    : point.startsWith("mid")
+    ? Math.min(size - 1, Math.max(1, prefix(size)))
+    : 0
 
-/**
- * Wraps `inner` for one life. Without a plan it never crashes. Transactions are refused:
- * this client stands for an at-least-once producer.
- */
+/** Wraps `inner` for one life. Without a plan it never crashes. */
 export const crashingKafka = (inner: KafkaClient["Service"], plan: CrashPlan | undefined) =>
   Effect.gen(function*() {
     const crashed = yield* Deferred.make<Crash>()
@@ -83,24 +96,36 @@ export const crashingKafka = (inner: KafkaClient["Service"], plan: CrashPlan | u
     const killed = (operation: string) =>
       new KafkaError({ operation, message: "the process was killed (crash test)", retriable: false })
 
+    /** Whether the process dies at this write (after letting out what `survives` says). */
+    const diesAt = (kind: Write, size: number, now: number): Crash | undefined => {
+      const index = writes++
+      const before = previous
+      previous = kind
+      const armed = plan !== undefined && now >= (plan.notBefore ?? 0)
+      if (!armed || !falls(plan.point, kind, before, size) || matching++ < plan.skip) return undefined
+      dead = true
+      return { point: plan.point, write: index, written: survives(plan.point, size, plan.prefix), of: size }
+    }
+    const die = (kind: Write, crash: Crash) => Effect.andThen(Deferred.succeed(crashed, crash), Effect.fail(killed(kind)))
+
     /** Runs one write, or the part of it that gets out before the process dies. */
     const write = <A>(kind: Write, items: ReadonlyArray<A>, perform: (items: ReadonlyArray<A>) => Effect.Effect<void, KafkaError>) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (dead) return Effect.fail(killed(kind))
-        const index = writes++
-        const before = previous
-        previous = kind
-        const armed = plan !== undefined && now >= (plan.notBefore ?? 0)
-        if (!armed || !falls(plan.point, kind, before, items.length) || matching++ < plan.skip) return perform(items)
-        dead = true
-        const written = survives(plan.point, items.length, plan.prefix)
-        return Effect.andThen(
-          written > 0 ? perform(items.slice(0, written)) : Effect.void,
-          Effect.andThen(
-            Deferred.succeed(crashed, { point: plan.point, write: index, written, of: items.length }),
-            Effect.fail(killed(kind))
-          )
-        )
+        const crash = diesAt(kind, items.length, now)
+        if (crash === undefined) return perform(items)
+        return Effect.andThen(crash.written > 0 ? perform(items.slice(0, crash.written)) : Effect.void, die(kind, crash))
+      })
+
+    /** A transaction is one write: the process dies before its commit point (all of it aborted) or after. */
+    const transaction = <A, E>(body: (tx: TransactionContext) => Effect.Effect<A, E>): Effect.Effect<A, E | KafkaError> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (dead) return Effect.fail(killed("transaction"))
+        const crash = diesAt("transaction", 1, now)
+        if (crash === undefined) return inner.transaction(body)
+        return crash.written > 0
+          ? Effect.andThen(inner.transaction(body), die("transaction", crash))
+          : inner.transaction((tx) => Effect.andThen(body(tx), die("transaction", crash)))
       })
 
     const client = KafkaClient.of({
@@ -111,7 +136,7 @@ export const crashingKafka = (inner: KafkaClient["Service"], plan: CrashPlan | u
           ...subscription,
           commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => write("commit", offsets, subscription.commit)
         })),
-      transaction: () => Effect.fail(new KafkaError({ operation: "transaction", message: "the crash test runs at_least_once", retriable: false }))
+      transaction
     })
     return { client, crashed }
   })

@@ -1,149 +1,188 @@
 /**
- * The service as a real process (`node --import tsx src/main.ts`) for wire tests on the
- * mock cluster: start it with settings, read its log, metrics and exit, and check what it
- * committed and wrote with independent clients (kafkajs admin, kcat).
+ * The service on the mock Kafka cluster for wire tests: a cluster with its topics for a
+ * suite, the service's settings there, generated jobs to feed it, and checks of what it
+ * committed and wrote by independent clients (kafkajs admin, kcat).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
-import { dirname, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
-import type { Kafka } from "kafkajs"
+import { spawn } from "node:child_process"
+import { Kafka, logLevel } from "kafkajs"
+import { afterAll, beforeAll, expect } from "vitest"
 import { generateJob, type GeneratedJob } from "../../src/app/ReviewGenerator.ts"
+import { kcatRead } from "../support/Kcat.ts"
+import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, type MockTopic, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
+import { json } from "../support/Outputs.ts"
+import { killServices, type ServiceEnv, type ServiceProcess, startService } from "../support/ServiceProcess.ts"
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-
-export const inputTopics = {
+const inputTopics = {
   transform: "realtime-review-transform-topic",
   analysis: "realtime-review-analysis-topic",
   control: "job-control-topic"
 } as const
 
-/** The topics the service reads and writes, as the mock cluster must pre-create them. */
-export const serviceTopics = (applicationId: string) => [
-  { name: inputTopics.transform, partitions: 3 },
-  { name: inputTopics.analysis, partitions: 3 },
-  { name: inputTopics.control, partitions: 1 },
-  { name: "review-rows", partitions: 2 },
-  { name: "review-agg-by-job", partitions: 2 },
-  { name: "review-dlq", partitions: 1 },
-  { name: `${applicationId}-job-state-changelog`, partitions: 1 }
-]
+/** The names of every topic the service reads and writes under `applicationId`. */
+export const serviceTopicNames = (applicationId: string) => ({
+  ...inputTopics,
+  rows: "review-rows",
+  agg: "review-agg-by-job",
+  dlq: "review-dlq",
+  changelog: `${applicationId}-job-state-changelog`
+} as const)
 
-export const freePort = () =>
-  new Promise<number>((resolvePort, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolvePort(address.port) : reject(new Error("no port"))))
-    })
-  })
-
-export interface ServiceProcess {
-  readonly child: ChildProcess
-  readonly httpPort: number
-  readonly output: () => string
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+/** The topics as the mock cluster must pre-create them; one partition each with `onePartition` (one order for all a test sends). */
+const serviceTopics = (applicationId: string, onePartition: boolean): ReadonlyArray<MockTopic> => {
+  const names = serviceTopicNames(applicationId)
+  return [
+    { name: names.transform, partitions: 3 },
+    { name: names.analysis, partitions: 3 },
+    // One partition keeps a job's control messages in order, as the collector's job_id key would.
+    { name: names.control, partitions: 1 },
+    { name: names.rows, partitions: 2 },
+    { name: names.agg, partitions: 2 },
+    { name: names.dlq, partitions: 1 },
+    { name: names.changelog, partitions: 1 }
+  ].map((t) => (onePartition ? { ...t, partitions: 1 } : t))
 }
 
-/** Starts the service; the mock coordinator's quick-rejoin settings unless `env` says otherwise. */
-export const startService = async (bootstrap: string, applicationId: string, env: Record<string, string> = {}): Promise<ServiceProcess> => {
-  const httpPort = await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      BOOTSTRAP_SERVERS: bootstrap,
-      APPLICATION_ID: applicationId,
-      HTTP_PORT: String(httpPort),
-      // The mock's group coordinator: 6 s sessions keep rejoins short (MockKafkaCluster.ts).
-      KAFKA_SESSION_TIMEOUT_MS: "6000",
-      KAFKA_REBALANCE_TIMEOUT_MS: "10000",
-      KAFKA_HEARTBEAT_INTERVAL_MS: "500",
-      KAFKA_LOG_LEVEL: "warn",
-      SHUTDOWN_TIMEOUT_MS: "5000",
-      OTEL_SDK_DISABLED: "true",
-      ...env
-    }
-  })
-  let output = ""
-  const append = (chunk: Buffer) => void (output = (output + chunk.toString("utf8")).slice(-400_000))
-  child.stdout!.on("data", append)
-  child.stderr!.on("data", append)
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
-    child.once("exit", (code, signal) => resolveExit({ code, signal }))
-  )
-  return { child, httpPort, output: () => output, exited }
+/** The service's settings on the mock: the coordinator's quick rejoins (MockKafkaCluster.ts), quiet kafkajs, no traces. */
+const onMockCluster = (bootstrap: string, applicationId: string): ServiceEnv => ({
+  BOOTSTRAP_SERVERS: bootstrap,
+  APPLICATION_ID: applicationId,
+  KAFKA_SESSION_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.sessionTimeout),
+  KAFKA_REBALANCE_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.rebalanceTimeout),
+  KAFKA_HEARTBEAT_INTERVAL_MS: String(MOCK_CONSUMER_SETTINGS.heartbeatInterval),
+  KAFKA_LOG_LEVEL: "warn",
+  SHUTDOWN_TIMEOUT_MS: "5000",
+  OTEL_SDK_DISABLED: "true"
+})
+
+export interface InputOffset {
+  readonly topic: string
+  readonly partition: number
+  /** 0 where the group never committed (right for a partition that never had a record). */
+  readonly committed: number
+  readonly end: number
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+export interface ServiceCluster {
+  readonly cluster: MockKafkaCluster
+  /** A kafkajs client on the cluster, for checks independent of the service. */
+  readonly kafka: Kafka
+  /** Starts the service on the cluster, `env` over its settings there. */
+  readonly start: (env?: ServiceEnv) => Promise<ServiceProcess>
+  /** The service group's committed offset and the end offset of each input partition. */
+  readonly inputOffsets: () => Promise<ReadonlyArray<InputOffset>>
+  /** The same, summed over the input partitions. */
+  readonly committedAndEnd: () => Promise<{ readonly committed: number; readonly end: number }>
+  /** Produces the jobs' inputs with kcat: control first, so each job's collection message precedes its records. */
+  readonly produceJobs: (jobs: ReadonlyArray<GeneratedJob>) => Promise<void>
+  /** Whether every input is committed and every job has its final status. */
+  readonly jobsFinished: (jobs: ReadonlyArray<GeneratedJob>) => Promise<boolean>
+  /** Every job ended `aggregation done` with its expected count, and its last final aggregate counts every review. */
+  readonly expectJobsExact: (jobs: ReadonlyArray<GeneratedJob>) => Promise<void>
+}
 
-export const within = <A>(ms: number, what: string, promise: Promise<A>): Promise<A> =>
-  new Promise<A>((resolveWithin, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
-    promise.then(
-      (a) => (clearTimeout(timer), resolveWithin(a)),
-      (e: unknown) => (clearTimeout(timer), reject(e))
-    )
+/**
+ * For the suite it is called in: a mock cluster with the service's topics (plus `extraTopics`)
+ * before its tests; every service started and the cluster stopped after them.
+ */
+export const serviceCluster = (
+  applicationId: string,
+  { onePartition = false, extraTopics = [] }: { readonly onePartition?: boolean; readonly extraTopics?: ReadonlyArray<MockTopic> } = {}
+): ServiceCluster => {
+  let started: { readonly cluster: MockKafkaCluster; readonly kafka: Kafka } | undefined
+  const running = () => {
+    if (started === undefined) throw new Error("the mock cluster starts before the suite's tests: use it inside them")
+    return started
+  }
+  beforeAll(async () => {
+    const cluster = await startMockKafkaCluster({ topics: [...serviceTopics(applicationId, onePartition), ...extraTopics] })
+    started = { cluster, kafka: new Kafka({ clientId: `${applicationId}-check`, brokers: [...cluster.brokers], logLevel: logLevel.NOTHING }) }
+  })
+  afterAll(async () => {
+    killServices()
+    await started?.cluster.stop()
   })
 
-/** Polls `check` every `everyMs` until it holds; fails naming `what` (and the services' logs) after `ms`. */
-export const waitFor = async (
-  ms: number,
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  services: ReadonlyArray<ServiceProcess> = [],
-  everyMs = 250
-): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    const dead = services.find((s) => s.child.exitCode !== null)
-    if (dead !== undefined) throw new Error(`${what}: a service exited early (${dead.child.exitCode}):\n${dead.output()}`)
-    if (Date.now() > deadline) {
-      throw new Error(`waited ${ms} ms for ${what}\n${services.map((s, i) => `--- service ${i} output:\n${s.output()}`).join("\n")}`)
+  const inputOffsets = async (): Promise<ReadonlyArray<InputOffset>> => {
+    const admin = running().kafka.admin()
+    await admin.connect()
+    try {
+      const out: Array<InputOffset> = []
+      for (const topic of Object.values(inputTopics)) {
+        const ends = await admin.fetchTopicOffsets(topic)
+        const [offsets] = await admin.fetchOffsets({ groupId: applicationId, topics: [topic] })
+        for (const e of ends) {
+          const committed = Number(offsets?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1")
+          out.push({ topic, partition: e.partition, committed: committed < 0 ? 0 : committed, end: Number(e.high) })
+        }
+      }
+      return out
+    } finally {
+      await admin.disconnect()
     }
-    await sleep(everyMs)
+  }
+  const committedAndEnd = async () => {
+    const offsets = await inputOffsets()
+    return { committed: offsets.reduce((n, o) => n + o.committed, 0), end: offsets.reduce((n, o) => n + o.end, 0) }
+  }
+  const finalStatuses = async () => {
+    const control = (await kcatRead(running().cluster.bootstrap, inputTopics.control)).filter((r) => r.headers["producer"] === applicationId).map(json)
+    return new Map(control.filter((m) => m.step === "aggregation").map((m) => [m.job_id as string, m]))
+  }
+
+  return {
+    get cluster() {
+      return running().cluster
+    },
+    get kafka() {
+      return running().kafka
+    },
+    start: (env = {}) => startService({ ...onMockCluster(running().cluster.bootstrap, applicationId), ...env }),
+    inputOffsets,
+    committedAndEnd,
+    produceJobs: async (jobs) => {
+      const { bootstrap } = running().cluster
+      await kcatProduce(bootstrap, inputTopics.control, jobs.flatMap((j) => j.control))
+      await Promise.all([
+        kcatProduce(bootstrap, inputTopics.transform, jobs.flatMap((j) => j.transform)),
+        kcatProduce(bootstrap, inputTopics.analysis, jobs.flatMap((j) => j.analysis))
+      ])
+    },
+    jobsFinished: async (jobs) => {
+      const offsets = await committedAndEnd()
+      return offsets.committed === offsets.end && (await finalStatuses()).size === jobs.length
+    },
+    expectJobsExact: async (jobs) => {
+      const ended = await finalStatuses()
+      const aggregates = (await kcatRead(running().cluster.bootstrap, serviceTopicNames(applicationId).agg)).map(json)
+      for (const job of jobs) {
+        expect(ended.get(job.truth.jobId), `final status of ${job.truth.jobId}`).toMatchObject({
+          step: "aggregation",
+          status: "done",
+          expected_count: job.truth.expected
+        })
+        const last = aggregates.filter((a) => a.job_id === job.truth.jobId && a.is_final === true).at(-1)
+        expect(last?.transform_stats.total_reviews, `transform reviews of ${job.truth.jobId}`).toBe(job.truth.transform)
+        expect(last?.analysis_stats.total_analyzed, `analysed reviews of ${job.truth.jobId}`).toBe(job.truth.analyzed)
+      }
+    }
   }
 }
 
 /** Records consumed so far by a running service, summed over its input topics (its /metrics). */
 export const recordsIn = async (service: ServiceProcess): Promise<number> => {
-  const res = await fetch(`http://127.0.0.1:${service.httpPort}/metrics`).catch(() => undefined)
-  if (res === undefined || !res.ok) return 0
+  const res = await service.get("/metrics").catch(() => undefined)
+  if (res === undefined || res.status !== 200) return 0
   let sum = 0
-  for (const m of (await res.text()).matchAll(/^review_aggregator_records_in_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1])
+  for (const m of res.body.matchAll(/^review_aggregator_records_in_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1])
   return sum
 }
 
-/** Committed offsets of the group and end offsets, summed over the input topics. */
-export const committedAndEnd = async (kafka: Kafka, groupId: string) => {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    let committed = 0
-    let end = 0
-    for (const topic of Object.values(inputTopics)) {
-      const ends = await admin.fetchTopicOffsets(topic)
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
-      for (const e of ends) {
-        end += Number(e.high)
-        const c = Number(offsets?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1")
-        committed += c < 0 ? 0 : c
-      }
-    }
-    return { committed, end }
-  } finally {
-    await admin.disconnect()
-  }
-}
-
 /** Produces one message per value with kcat (null keys, spread over the partitions), as an upstream client would. */
-export const kcatProduce = async (bootstrap: string, topic: string, values: ReadonlyArray<string>) => {
+export const kcatProduce = async (bootstrap: string, topic: string, values: ReadonlyArray<string | Uint8Array>) => {
   const child = spawn("kcat", ["-P", "-b", bootstrap, "-t", topic], { stdio: ["pipe", "ignore", "pipe"] })
   let stderr = ""
   child.stderr.on("data", (c: Buffer) => void (stderr += c.toString()))
-  child.stdin.end(values.map((v) => `${v}\n`).join(""))
+  child.stdin.end(Buffer.concat(values.flatMap((v) => [typeof v === "string" ? Buffer.from(v) : v, Buffer.from("\n")])))
   const code = await new Promise<number | null>((r) => child.once("exit", r))
   if (code !== 0) throw new Error(`kcat -P ${topic} exited ${code}: ${stderr}`)
 }
@@ -151,12 +190,3 @@ export const kcatProduce = async (bootstrap: string, topic: string, values: Read
 /** Clean generated jobs (every review transformed and analysed once), so each must end `aggregation done`. */
 export const cleanJobs = (prefix: string, count: number, reviews: number): ReadonlyArray<GeneratedJob> =>
   Array.from({ length: count }, (_, i) => generateJob({ jobId: `${prefix}-${i}`, reviews, seed: 7_000 + i, emptyShare: 0.1 }))
-
-/** Produces the jobs' inputs: control first, so each job's collection message precedes its records. */
-export const produceJobs = async (bootstrap: string, jobs: ReadonlyArray<GeneratedJob>) => {
-  await kcatProduce(bootstrap, inputTopics.control, jobs.flatMap((j) => j.control))
-  await Promise.all([
-    kcatProduce(bootstrap, inputTopics.transform, jobs.flatMap((j) => j.transform)),
-    kcatProduce(bootstrap, inputTopics.analysis, jobs.flatMap((j) => j.analysis))
-  ])
-}

@@ -60,14 +60,20 @@ const yieldMany = Effect.gen(function*() {
   for (let i = 0; i < 200; i++) yield* Effect.yieldNow
 })
 
+/** Two input records and the processor running on them, until its first write is under way. */
+const runningOnInput = Effect.gen(function*() {
+  const broker = yield* EmbeddedBroker
+  yield* produceInput
+  const fiber = yield* Effect.forkChild(Effect.scoped(processor))
+  yield* yieldMany
+  return { broker, fiber }
+})
+
 describe("StreamProcessor", () => {
   it.effect("retries a retriable write with backoff and writes each output once", () =>
     Effect.gen(function*() {
       handled = 0
-      const broker = yield* EmbeddedBroker
-      yield* produceInput
-      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
-      yield* yieldMany
+      const { broker, fiber } = yield* runningOnInput
       expect(broker.records("out")).toHaveLength(0)
       expect(broker.committed("g")).toEqual([])
       // 200 ms + 400 ms + 800 ms of backoff for three failures.
@@ -81,10 +87,7 @@ describe("StreamProcessor", () => {
 
   it.effect("can be stopped while it waits out a broker outage (shutdown does not hang)", () =>
     Effect.gen(function*() {
-      const broker = yield* EmbeddedBroker
-      yield* produceInput
-      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
-      yield* yieldMany
+      const { broker, fiber } = yield* runningOnInput
       yield* TestClock.adjust(60_000)
       const exit = yield* Fiber.interrupt(fiber).pipe(Effect.timeoutOption(1_000), Effect.forkChild)
       yield* yieldMany
@@ -106,10 +109,7 @@ describe("StreamProcessor", () => {
 
   it.effect("on shutdown, a write under way may finish within the grace, and its batch is committed", () =>
     Effect.gen(function*() {
-      const broker = yield* EmbeddedBroker
-      yield* produceInput
-      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
-      yield* yieldMany
+      const { broker, fiber } = yield* runningOnInput
       const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
       yield* yieldMany
       expect(stopping.pollUnsafe(), "stopped before the write under way finished").toBeUndefined()
@@ -121,10 +121,7 @@ describe("StreamProcessor", () => {
 
   it.effect("on shutdown, a write still under way when the grace ends is abandoned, nothing of its batch committed", () =>
     Effect.gen(function*() {
-      const broker = yield* EmbeddedBroker
-      yield* produceInput
-      const fiber = yield* Effect.forkChild(Effect.scoped(processor))
-      yield* yieldMany
+      const { broker, fiber } = yield* runningOnInput
       const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
       yield* TestClock.adjust(4_999)
       yield* yieldMany

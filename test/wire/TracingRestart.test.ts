@@ -5,106 +5,38 @@
  * traceparent, visible while it runs, every span's parent is exported, no stage appears
  * twice, and batch and write spans follow the OpenTelemetry messaging conventions.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
-import { dirname, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Partitioners, type Producer } from "kafkajs"
+import { afterAll, beforeAll, expect, it } from "vitest"
 import packageJson from "../../package.json" with { type: "json" }
-import { type MockKafkaCluster, mockClusterAvailable, startMockKafkaCluster, wireTestsRequired } from "../support/MockKafkaCluster.ts"
 import { type OtlpReceiver, type ReceivedSpan, SpanKind, startOtlpReceiver } from "../support/OtlpReceiver.ts"
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-const toolchain = mockClusterAvailable()
-
-if (!toolchain.ok && wireTestsRequired()) {
-  describe("job traces across a restart", () => {
-    it("has the mock Kafka toolchain (required by REQUIRE_WIRE_TESTS)", () => {
-      expect.fail(`REQUIRE_WIRE_TESTS is set but the tracing wire test cannot run: ${toolchain.ok ? "" : toolchain.reason}`)
-    })
-  })
-}
+import { type ServiceProcess, waitFor } from "../support/ServiceProcess.ts"
+import { type ServiceCluster, serviceCluster, serviceTopicNames } from "./ServiceOnMockCluster.ts"
+import { describeWire } from "./WireSuite.ts"
 
 const APP = "tracing-aggregator"
 const JOB = "traced-job"
 const upstream = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" }
-const topic = {
-  transform: "realtime-review-transform-topic",
-  analysis: "realtime-review-analysis-topic",
-  control: "job-control-topic",
-  rows: "review-rows",
-  agg: "review-agg-by-job",
-  dlq: "review-dlq",
-  changelog: `${APP}-job-state-changelog`
-} as const
+const topic = serviceTopicNames(APP)
 
-const freePort = () =>
-  new Promise<number>((resolvePort, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolvePort(address.port) : reject(new Error("no port"))))
-    })
+const start = async (wire: ServiceCluster, otlpUrl: string): Promise<ServiceProcess> => {
+  const service = await wire.start({
+    WINDOW_INACTIVITY_MS: "1000",
+    LOG_FORMAT: "json",
+    OTEL_SDK_DISABLED: "false",
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_METRICS_EXPORTER: "none",
+    // Spans leave within a fifth of a second, so the running job can be seen.
+    OTEL_BSP_SCHEDULE_DELAY: "200",
+    OTEL_RESOURCE_ATTRIBUTES: "k8s.pod.name=review-aggregator-0"
   })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const waitFor = async (what: string, limitMs: number, check: () => Promise<boolean> | boolean, context: () => string) => {
-  const start = Date.now()
-  while (Date.now() - start < limitMs) {
-    if (await Promise.resolve().then(check).catch(() => false)) return
-    await sleep(200)
-  }
-  throw new Error(`not within ${limitMs} ms: ${what}\n${context()}`)
+  await service.waitUntilReady(60_000)
+  return service
 }
 
-interface Service {
-  readonly child: ChildProcess
-  readonly output: () => string
-  readonly exited: Promise<number | null>
-}
-
-const startService = async (bootstrap: string, otlpUrl: string): Promise<Service> => {
-  const httpPort = await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      BOOTSTRAP_SERVERS: bootstrap,
-      APPLICATION_ID: APP,
-      HTTP_PORT: String(httpPort),
-      WINDOW_INACTIVITY_MS: "1000",
-      KAFKA_SESSION_TIMEOUT_MS: "6000",
-      KAFKA_REBALANCE_TIMEOUT_MS: "10000",
-      KAFKA_HEARTBEAT_INTERVAL_MS: "500",
-      KAFKA_LOG_LEVEL: "warn",
-      SHUTDOWN_TIMEOUT_MS: "5000",
-      LOG_FORMAT: "json",
-      OTEL_SDK_DISABLED: "false",
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_METRICS_EXPORTER: "none",
-      // Spans leave within a fifth of a second, so the running job can be seen.
-      OTEL_BSP_SCHEDULE_DELAY: "200",
-      OTEL_RESOURCE_ATTRIBUTES: "k8s.pod.name=review-aggregator-0"
-    }
-  })
-  let output = ""
-  const append = (chunk: Buffer) => void (output = (output + chunk.toString("utf8")).slice(-50_000))
-  child.stdout!.on("data", append)
-  child.stderr!.on("data", append)
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
-  const ready = async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200
-  await waitFor("service ready", 60_000, ready, () => output)
-  return { child, output: () => output, exited }
-}
-
-const stop = async (service: Service) => {
-  service.child.kill("SIGTERM")
-  expect(await service.exited, `exit after SIGTERM\n${service.output()}`).toBe(0)
+const stop = async (service: ServiceProcess) => {
+  const { exit } = await service.stop("SIGTERM", 30_000)
+  expect(exit.code, `exit after SIGTERM\n${service.output()}`).toBe(0)
 }
 
 /** Every record of the job carries the collector's trace context: whichever topic is read first starts the job. */
@@ -121,42 +53,37 @@ const jobSpans = (otlp: OtlpReceiver) => otlp.spans().filter((s) => s.attributes
 const describeSpans = (spans: ReadonlyArray<ReceivedSpan>) =>
   spans.map((s) => `${s.traceId.slice(0, 8)} ${s.spanId} <- ${s.parentSpanId ?? "root"} ${s.name} kind=${s.kind}`).join("\n")
 
-describe.skipIf(!toolchain.ok)(`job traces across a restart${toolchain.ok ? "" : ` (skipped: ${toolchain.reason})`}`, () => {
-  let cluster: MockKafkaCluster
+describeWire("job traces across a restart", { what: "the tracing wire test", kcat: false }, () => {
+  const wire = serviceCluster(APP, { onePartition: true })
   let otlp: OtlpReceiver
-  let service: Service | undefined
 
   beforeAll(async () => {
-    cluster = await startMockKafkaCluster({ topics: Object.values(topic).map((name) => ({ name, partitions: 1 })) })
     otlp = await startOtlpReceiver()
   })
 
   afterAll(async () => {
-    if (service !== undefined && service.child.exitCode === null) service.child.kill("SIGKILL")
     await otlp?.close()
-    await cluster?.stop()
   })
 
   it("shows a job interrupted by SIGTERM as one complete trace with messaging spans", async () => {
-    const kafka = new Kafka({ clientId: "tracing-test", brokers: [...cluster.brokers], logLevel: logLevel.NOTHING })
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    const producer = wire.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
     await producer.connect()
     const spansSoFar = () => describeSpans(otlp.spans())
 
-    service = await startService(cluster.bootstrap, otlp.url)
+    const service = await start(wire, otlp.url)
     await send(producer, topic.control, [{ job_id: JOB, step: "collection", status: "done", expected_count: 2 }])
     await send(producer, topic.transform, [transformOf("r1")])
     // While the job runs (transform has one of two reviews), Jaeger already shows its trace.
     await waitFor("the running job's root and collection spans exported", 30_000, () =>
-      ["job", "stage collection"].every((name) => jobSpans(otlp).some((s) => s.name === name)), spansSoFar)
+      ["job", "stage collection"].every((name) => jobSpans(otlp).some((s) => s.name === name)), { watching: [service], context: spansSoFar, everyMs: 200 })
     await stop(service)
     expect(jobSpans(otlp).map((s) => s.name).sort(), "before the restart: the root and the ended stage only").toEqual(["job", "stage collection"])
 
-    service = await startService(cluster.bootstrap, otlp.url)
+    const restarted = await start(wire, otlp.url)
     await send(producer, topic.transform, [transformOf("r2")])
     await send(producer, topic.analysis, [analysisOf("r1"), analysisOf("r2")])
-    await waitFor("the job's last stage exported", 60_000, () => jobSpans(otlp).some((s) => s.name === "stage aggregation"), spansSoFar)
-    await stop(service)
+    await waitFor("the job's last stage exported", 60_000, () => jobSpans(otlp).some((s) => s.name === "stage aggregation"), { watching: [restarted], context: spansSoFar, everyMs: 200 })
+    await stop(restarted)
     await producer.disconnect()
 
     const spans = otlp.spans()

@@ -1,0 +1,192 @@
+/**
+ * The service on the mock Kafka cluster for wire tests: a cluster with its topics for a
+ * suite, the service's settings there, generated jobs to feed it, and checks of what it
+ * committed and wrote by independent clients (kafkajs admin, kcat).
+ */
+import { spawn } from "node:child_process"
+import { Kafka, logLevel } from "kafkajs"
+import { afterAll, beforeAll, expect } from "vitest"
+import { generateJob, type GeneratedJob } from "../../src/app/ReviewGenerator.ts"
+import { kcatRead } from "../support/Kcat.ts"
+import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, type MockTopic, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
+import { json } from "../support/Outputs.ts"
+import { killServices, type ServiceEnv, type ServiceProcess, startService } from "../support/ServiceProcess.ts"
+
+const inputTopics = {
+  transform: "realtime-review-transform-topic",
+  analysis: "realtime-review-analysis-topic",
+  control: "job-control-topic"
+} as const
+
+/** The names of every topic the service reads and writes under `applicationId`. */
+export const serviceTopicNames = (applicationId: string) => ({
+  ...inputTopics,
+  rows: "review-rows",
+  agg: "review-agg-by-job",
+  dlq: "review-dlq",
+  changelog: `${applicationId}-job-state-changelog`
+} as const)
+
+/** The topics as the mock cluster must pre-create them; one partition each with `onePartition` (one order for all a test sends). */
+const serviceTopics = (applicationId: string, onePartition: boolean): ReadonlyArray<MockTopic> => {
+  const names = serviceTopicNames(applicationId)
+  return [
+    { name: names.transform, partitions: 3 },
+    { name: names.analysis, partitions: 3 },
+    // One partition keeps a job's control messages in order, as the collector's job_id key would.
+    { name: names.control, partitions: 1 },
+    { name: names.rows, partitions: 2 },
+    { name: names.agg, partitions: 2 },
+    { name: names.dlq, partitions: 1 },
+    { name: names.changelog, partitions: 1 }
+  ].map((t) => (onePartition ? { ...t, partitions: 1 } : t))
+}
+
+/** The service's settings on the mock: the coordinator's quick rejoins (MockKafkaCluster.ts), quiet kafkajs, no traces. */
+const onMockCluster = (bootstrap: string, applicationId: string): ServiceEnv => ({
+  BOOTSTRAP_SERVERS: bootstrap,
+  APPLICATION_ID: applicationId,
+  KAFKA_SESSION_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.sessionTimeout),
+  KAFKA_REBALANCE_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.rebalanceTimeout),
+  KAFKA_HEARTBEAT_INTERVAL_MS: String(MOCK_CONSUMER_SETTINGS.heartbeatInterval),
+  KAFKA_LOG_LEVEL: "warn",
+  SHUTDOWN_TIMEOUT_MS: "5000",
+  OTEL_SDK_DISABLED: "true"
+})
+
+export interface InputOffset {
+  readonly topic: string
+  readonly partition: number
+  /** 0 where the group never committed (right for a partition that never had a record). */
+  readonly committed: number
+  readonly end: number
+}
+
+export interface ServiceCluster {
+  readonly cluster: MockKafkaCluster
+  /** A kafkajs client on the cluster, for checks independent of the service. */
+  readonly kafka: Kafka
+  /** Starts the service on the cluster, `env` over its settings there. */
+  readonly start: (env?: ServiceEnv) => Promise<ServiceProcess>
+  /** The service group's committed offset and the end offset of each input partition. */
+  readonly inputOffsets: () => Promise<ReadonlyArray<InputOffset>>
+  /** The same, summed over the input partitions. */
+  readonly committedAndEnd: () => Promise<{ readonly committed: number; readonly end: number }>
+  /** Produces the jobs' inputs with kcat: control first, so each job's collection message precedes its records. */
+  readonly produceJobs: (jobs: ReadonlyArray<GeneratedJob>) => Promise<void>
+  /** Whether every input is committed and every job has its final status. */
+  readonly jobsFinished: (jobs: ReadonlyArray<GeneratedJob>) => Promise<boolean>
+  /** Every job ended `aggregation done` with its expected count, and its last final aggregate counts every review. */
+  readonly expectJobsExact: (jobs: ReadonlyArray<GeneratedJob>) => Promise<void>
+}
+
+/**
+ * For the suite it is called in: a mock cluster with the service's topics (plus `extraTopics`)
+ * before its tests; every service started and the cluster stopped after them.
+ */
+export const serviceCluster = (
+  applicationId: string,
+  { onePartition = false, extraTopics = [] }: { readonly onePartition?: boolean; readonly extraTopics?: ReadonlyArray<MockTopic> } = {}
+): ServiceCluster => {
+  let started: { readonly cluster: MockKafkaCluster; readonly kafka: Kafka } | undefined
+  const running = () => {
+    if (started === undefined) throw new Error("the mock cluster starts before the suite's tests: use it inside them")
+    return started
+  }
+  beforeAll(async () => {
+    const cluster = await startMockKafkaCluster({ topics: [...serviceTopics(applicationId, onePartition), ...extraTopics] })
+    started = { cluster, kafka: new Kafka({ clientId: `${applicationId}-check`, brokers: [...cluster.brokers], logLevel: logLevel.NOTHING }) }
+  })
+  afterAll(async () => {
+    killServices()
+    await started?.cluster.stop()
+  })
+
+  const inputOffsets = async (): Promise<ReadonlyArray<InputOffset>> => {
+    const admin = running().kafka.admin()
+    await admin.connect()
+    try {
+      const out: Array<InputOffset> = []
+      for (const topic of Object.values(inputTopics)) {
+        const ends = await admin.fetchTopicOffsets(topic)
+        const [offsets] = await admin.fetchOffsets({ groupId: applicationId, topics: [topic] })
+        for (const e of ends) {
+          const committed = Number(offsets?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1")
+          out.push({ topic, partition: e.partition, committed: committed < 0 ? 0 : committed, end: Number(e.high) })
+        }
+      }
+      return out
+    } finally {
+      await admin.disconnect()
+    }
+  }
+  const committedAndEnd = async () => {
+    const offsets = await inputOffsets()
+    return { committed: offsets.reduce((n, o) => n + o.committed, 0), end: offsets.reduce((n, o) => n + o.end, 0) }
+  }
+  const finalStatuses = async () => {
+    const control = (await kcatRead(running().cluster.bootstrap, inputTopics.control)).filter((r) => r.headers["producer"] === applicationId).map(json)
+    return new Map(control.filter((m) => m.step === "aggregation").map((m) => [m.job_id as string, m]))
+  }
+
+  return {
+    get cluster() {
+      return running().cluster
+    },
+    get kafka() {
+      return running().kafka
+    },
+    start: (env = {}) => startService({ ...onMockCluster(running().cluster.bootstrap, applicationId), ...env }),
+    inputOffsets,
+    committedAndEnd,
+    produceJobs: async (jobs) => {
+      const { bootstrap } = running().cluster
+      await kcatProduce(bootstrap, inputTopics.control, jobs.flatMap((j) => j.control))
+      await Promise.all([
+        kcatProduce(bootstrap, inputTopics.transform, jobs.flatMap((j) => j.transform)),
+        kcatProduce(bootstrap, inputTopics.analysis, jobs.flatMap((j) => j.analysis))
+      ])
+    },
+    jobsFinished: async (jobs) => {
+      const offsets = await committedAndEnd()
+      return offsets.committed === offsets.end && (await finalStatuses()).size === jobs.length
+    },
+    expectJobsExact: async (jobs) => {
+      const ended = await finalStatuses()
+      const aggregates = (await kcatRead(running().cluster.bootstrap, serviceTopicNames(applicationId).agg)).map(json)
+      for (const job of jobs) {
+        expect(ended.get(job.truth.jobId), `final status of ${job.truth.jobId}`).toMatchObject({
+          step: "aggregation",
+          status: "done",
+          expected_count: job.truth.expected
+        })
+        const last = aggregates.filter((a) => a.job_id === job.truth.jobId && a.is_final === true).at(-1)
+        expect(last?.transform_stats.total_reviews, `transform reviews of ${job.truth.jobId}`).toBe(job.truth.transform)
+        expect(last?.analysis_stats.total_analyzed, `analysed reviews of ${job.truth.jobId}`).toBe(job.truth.analyzed)
+      }
+    }
+  }
+}
+
+/** Records consumed so far by a running service, summed over its input topics (its /metrics). */
+export const recordsIn = async (service: ServiceProcess): Promise<number> => {
+  const res = await service.get("/metrics").catch(() => undefined)
+  if (res === undefined || res.status !== 200) return 0
+  let sum = 0
+  for (const m of res.body.matchAll(/^review_aggregator_records_in_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1])
+  return sum
+}
+
+/** Produces one message per value with kcat (null keys, spread over the partitions), as an upstream client would. */
+export const kcatProduce = async (bootstrap: string, topic: string, values: ReadonlyArray<string | Uint8Array>) => {
+  const child = spawn("kcat", ["-P", "-b", bootstrap, "-t", topic], { stdio: ["pipe", "ignore", "pipe"] })
+  let stderr = ""
+  child.stderr.on("data", (c: Buffer) => void (stderr += c.toString()))
+  child.stdin.end(Buffer.concat(values.flatMap((v) => [typeof v === "string" ? Buffer.from(v) : v, Buffer.from("\n")])))
+  const code = await new Promise<number | null>((r) => child.once("exit", r))
+  if (code !== 0) throw new Error(`kcat -P ${topic} exited ${code}: ${stderr}`)
+}
+
+/** Clean generated jobs (every review transformed and analysed once), so each must end `aggregation done`. */
+export const cleanJobs = (prefix: string, count: number, reviews: number): ReadonlyArray<GeneratedJob> =>
+  Array.from({ length: count }, (_, i) => generateJob({ jobId: `${prefix}-${i}`, reviews, seed: 7_000 + i, emptyShare: 0.1 }))

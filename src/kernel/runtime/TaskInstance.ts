@@ -23,6 +23,11 @@ interface LoggedStore {
   readonly prefix: string
 }
 
+/** Headers framing one event's changelog records. */
+export const EVENT_HEADER = "changelog.event"
+export const EVENT_RECORDS_HEADER = "changelog.event.records"
+const eventHeaders = (event: number, records: number) => ({ [EVENT_HEADER]: String(event), [EVENT_RECORDS_HEADER]: String(records) })
+
 export const describeFailure = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 export class TaskInstance<E> {
@@ -148,13 +153,23 @@ export class TaskInstance<E> {
     })
   }
 
-  /** What the event produced: outputs, then the changelog of every store changed since the last flush. */
+  /** Sequence number of the task's last event that wrote changelog records (continued after restore). */
+  lastEvent = 0
+
+  /**
+   * What the event produced: outputs, then the changelog of every store changed since the
+   * last flush. The changelog records of one event are framed (event number and record
+   * count in headers), so a restore can tell an event whose write was cut short.
+   */
   drain(): EventOutput<E> {
-    const changelog: Array<OutgoingRecord> = []
+    const entries: Array<{ readonly topic: string; readonly key: string; readonly value: string | null }> = []
     for (const { store, topic, prefix } of this.logged) {
-      for (const entry of store.flush()) {
-        changelog.push({ topic, key: prefix + entry.key, value: entry.value, partition: this.changelogPartition })
-      }
+      for (const entry of store.flush()) entries.push({ topic, key: prefix + entry.key, value: entry.value })
+    }
+    const changelog: Array<OutgoingRecord> = []
+    if (entries.length > 0) {
+      const headers = eventHeaders(++this.lastEvent, entries.length)
+      for (const e of entries) changelog.push({ ...e, partition: this.changelogPartition, headers })
     }
     for (const store of this.stores) if (store.spec.logged === false) store.flush()
     const out = { records: this.records, changelog, events: this.events }

@@ -6,7 +6,7 @@
  */
 import { Effect, Result } from "effect"
 import { KafkaClient, type ConsumedRecord } from "../kafka/KafkaPort.ts"
-import type { TaskInstance } from "./TaskInstance.ts"
+import { EVENT_HEADER, EVENT_RECORDS_HEADER, type TaskInstance } from "./TaskInstance.ts"
 
 const utf8 = new TextDecoder()
 
@@ -14,6 +14,8 @@ export interface RestoreReport {
   readonly records: number
   readonly skipped: number
   readonly problems: ReadonlyArray<string>
+  /** Records of the last event, dropped because its write was cut short (0 if it was whole). */
+  readonly torn: number
 }
 
 /** Changelog records per topic, read once and handed to the tasks that own their partitions. */
@@ -45,25 +47,42 @@ export class ChangelogBacklog {
 
 const MAX_PROBLEMS = 20
 
-/** Fills a new task's stores; `partition` undefined restores a single task from every partition. */
+/**
+ * Fills a new task's stores; `partition` undefined restores a single task from every
+ * partition. Events are written one after another, so only the last one can have been
+ * cut short (a crash in the middle of its changelog write, before its offsets were
+ * committed): if fewer of its records are there than it announced, they are dropped,
+ * its batch is read again, and the keys it touched are rewritten with their restored
+ * values at the next flush, so those records stay superseded.
+ */
 export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, partition: number | undefined, now: number): RestoreReport => {
   let records = 0
   let skipped = 0
   const problems: Array<string> = []
-  const byTopic = new Map<string, Array<{ readonly prefix: string; readonly task: TaskInstance<any>["stores"][number] }>>()
+  const byTopic = new Map<string, Array<{ readonly prefix: string; readonly store: TaskInstance<any>["stores"][number] }>>()
   for (const { topic, prefix, store } of task.changelogs) {
     const list = byTopic.get(topic) ?? []
-    list.push({ prefix, task: store })
+    list.push({ prefix, store })
     byTopic.set(topic, list)
   }
-  for (const [topic, stores] of byTopic) {
+  const all = [...byTopic.keys()].flatMap((topic) => backlog.records(topic, partition))
+  const eventOf = (r: ConsumedRecord) => Number(r.headers[EVENT_HEADER] ?? 0)
+  const last = all.reduce((max, r) => Math.max(max, eventOf(r)), 0)
+  const lastRecords = all.filter((r) => last > 0 && eventOf(r) === last)
+  const announced = Number(lastRecords[0]?.headers[EVENT_RECORDS_HEADER] ?? lastRecords.length)
+  const torn = lastRecords.length < announced ? new Set(lastRecords) : new Set<ConsumedRecord>()
+  task.lastEvent = last
+
+  const target = (topic: string, key: string) => byTopic.get(topic)?.find((s) => key.startsWith(s.prefix))
+  for (const [topic] of byTopic) {
     for (const record of backlog.records(topic, partition)) {
       records++
+      if (torn.has(record)) continue
       const key = record.key === null ? undefined : utf8.decode(record.key)
-      const target = key === undefined ? undefined : stores.find((s) => key.startsWith(s.prefix))
-      const problem = key === undefined || target === undefined
+      const store = key === undefined ? undefined : target(topic, key)
+      const problem = key === undefined || store === undefined
         ? `record without a key of this task's stores`
-        : Result.match(target.task.restore({ key: key.slice(target.prefix.length), value: record.value === null ? null : utf8.decode(record.value) }), {
+        : Result.match(store.store.restore({ key: key.slice(store.prefix.length), value: record.value === null ? null : utf8.decode(record.value) }), {
           onSuccess: () => undefined,
           onFailure: (message) => message
         })
@@ -73,6 +92,14 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
       }
     }
   }
+  for (const record of torn) {
+    const key = record.key === null ? undefined : utf8.decode(record.key)
+    const store = key === undefined ? undefined : target(record.topic, key)
+    if (key !== undefined && store !== undefined) store.store.rewrite(key.slice(store.prefix.length))
+  }
+  if (torn.size > 0) {
+    problems.push(`the last event (${last}) wrote ${torn.size} of its ${announced} changelog records before it stopped: dropped, its input is read again`)
+  }
   for (const store of task.stores) store.restored(now)
-  return { records, skipped, problems }
+  return { records, skipped, problems, torn: torn.size }
 }

@@ -207,6 +207,14 @@ export class KeyValueStore<K, V> {
     this.reorderByWriteTime()
   }
 
+  /**
+   * Writes the key's current value (or a tombstone) at the next flush, whatever it was:
+   * after restore, this supersedes records of an event whose write was cut short.
+   */
+  rewrite(text: string): void {
+    this.dirty.set(text, true)
+  }
+
   /** Drops everything (a revoked shard), without changelog entries. */
   clear(): void {
     this.data.clear()

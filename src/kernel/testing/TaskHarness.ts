@@ -86,7 +86,7 @@ export class TaskHarness<E> {
     const byTopic = new Map<string, Array<ConsumedRecord>>()
     for (const r of this.changelog) {
       const list = byTopic.get(r.topic) ?? []
-      list.push({ topic: r.topic, partition: r.partition ?? 0, offset: list.length, timestamp: 0, key: bytes(r.key), value: bytes(r.value), headers: {} })
+      list.push({ topic: r.topic, partition: r.partition ?? 0, offset: list.length, timestamp: 0, key: bytes(r.key), value: bytes(r.value), headers: r.headers ?? {} })
       byTopic.set(r.topic, list)
     }
     const report = restoreTask(this.task, ChangelogBacklog.of(byTopic), undefined, this.now)

@@ -92,6 +92,7 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           dlqTopic: config.dlqTopic,
           guarantee: config.processingGuarantee,
           shutdownGraceMs,
+          metricsPrefix: "review_aggregator",
           task,
           observe,
           onRestored: () =>

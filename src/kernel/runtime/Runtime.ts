@@ -13,6 +13,7 @@ import { storesOf, type TaskDefinition } from "./Task.ts"
 import { TaskInstance, type EventOutput } from "./TaskInstance.ts"
 import { ChangelogBacklog, restoreTask, type RestoreReport } from "./TaskRestore.ts"
 import { ReadProgress } from "./ReadProgress.ts"
+import * as RuntimeMetrics from "./RuntimeMetrics.ts"
 
 export type Guarantee = StreamProcessor.Guarantee
 
@@ -33,6 +34,8 @@ export interface HandledEvent<E> extends EventOutput<E> {
 }
 
 export interface RuntimeOptions<E> extends RuntimeSettings {
+  /** Prefix of the runtime's metric names (e.g. the application's); default `stream_task`. */
+  readonly metricsPrefix?: string | undefined
   readonly task: TaskDefinition<E>
   /** Runs after each event is handled, before it is written (inside the batch's `process <topic>` span). */
   readonly observe?: ((event: HandledEvent<E>) => Effect.Effect<void>) | undefined
@@ -62,6 +65,8 @@ const reportRestore = (task: string, taskId: number, report: RestoreReport) =>
 const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInstance<E>>) =>
   Effect.gen(function*() {
     const { task: definition } = options
+    const metrics = RuntimeMetrics.make(options.metricsPrefix ?? "stream_task")
+    const taskLabel = (taskId: number) => `${definition.name}/${taskId}`
     tasks.clear()
     const backlog = yield* ChangelogBacklog.read(
       storesOf(definition).filter((s) => s.logged !== false).map((s) => changelogTopic(options.applicationId, s))
@@ -70,8 +75,12 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
     const create = (taskId: number) =>
       Effect.gen(function*() {
         const task = new TaskInstance(definition, taskId, options)
+        yield* metrics.register(taskLabel(taskId), task.stores.map((s) => s.spec.name))
+        yield* metrics.restoring(taskLabel(taskId), 1)
         const report = restoreTask(task, backlog, definition.partitioning === "single" ? undefined : taskId, yield* Clock.currentTimeMillis)
         task.restoredClock()
+        yield* metrics.restored(taskLabel(taskId), report)
+        yield* metrics.restoring(taskLabel(taskId), 0)
         yield* reportRestore(definition.name, taskId, report)
         tasks.set(taskId, task)
         return task
@@ -101,6 +110,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
         const task = yield* taskFor(batch.partition)
         const reachable = yield* refresh(readProgress)
         const now = yield* Clock.currentTimeMillis
+        const started = performance.now()
         task.setTime(now, progress.decisionTime, progress.pendingActive(now))
         for (const record of batch.records) task.process(record)
         progress.handled(batch)
@@ -109,6 +119,8 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
         task.setTime(now, reachable && progress.caughtUp ? now : progress.decisionTime, progress.pendingActive(now))
         task.run(task.handlers.endBatch)
         const output = task.drain()
+        yield* metrics.batchHandled((performance.now() - started) / 1000)
+        yield* metrics.state(taskLabel(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
         yield* observe({ ...output, batch, now, task })
         return { records: output.records, changelog: output.changelog }
       })
@@ -128,6 +140,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
         task.setTime(now, decisionTime)
         task.run(task.handlers.punctuate)
         const output = task.drain()
+        yield* metrics.state(taskLabel(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
         yield* observe({ ...output, batch: undefined, now, task })
         records.push(...output.records)
         changelog.push(...output.changelog)

@@ -106,6 +106,11 @@ export class TaskInstance<E> {
     return this.logged
   }
 
+  /** The task's active clock, as last advanced. */
+  get currentActiveTime(): number {
+    return this.activeTime
+  }
+
   /** Active time as restored from the changelog (call after restore). */
   restoredClock(): void {
     this.activeTime = this.clock?.get("active") ?? 0

@@ -1,0 +1,60 @@
+/**
+ * What the runtime measures of every task, as Effect metrics (served by whatever exports
+ * the application's metrics): store sizes, restore progress, batch handling time and
+ * the active clock. Names carry the application's prefix; every series exists from the
+ * start.
+ */
+import { Effect, Metric } from "effect"
+import type { RestoreReport } from "./TaskRestore.ts"
+
+export const make = (prefix: string) => {
+  const storeEntries = Metric.gauge(`${prefix}_store_entries`, {
+    description: "Entries held in each state store of each task",
+    attributes: { unit: "{entry}" }
+  })
+  const restoreRecords = Metric.counter(`${prefix}_restore_records_total`, {
+    description: "Changelog records read at restore, by outcome (applied, skipped: undecodable, torn: dropped from an event cut short)",
+    incremental: true,
+    attributes: { unit: "{record}" }
+  })
+  const restoring = Metric.gauge(`${prefix}_restoring_tasks`, {
+    description: "Tasks whose state is being restored (readiness waits for 0)",
+    attributes: { unit: "{task}" }
+  })
+  const batchSeconds = Metric.histogram(`${prefix}_batch_processing_seconds`, {
+    description: "Time to handle one batch in memory (decode, state, outputs), before writing it",
+    boundaries: Metric.exponentialBoundaries({ start: 0.0005, factor: 2, count: 16 }),
+    attributes: { unit: "s" }
+  })
+  const activeSeconds = Metric.gauge(`${prefix}_active_time_seconds`, {
+    description: "Each task's active clock: time caught up with its inputs (deadlines run on it)",
+    attributes: { unit: "s" }
+  })
+
+  const outcomes = ["applied", "skipped", "torn"] as const
+
+  return {
+    /** Every series at 0 before anything happened. */
+    register: (task: string, stores: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        for (const store of stores) yield* Metric.update(Metric.withAttributes(storeEntries, { task, store }), 0)
+        for (const outcome of outcomes) yield* Metric.update(Metric.withAttributes(restoreRecords, { task, outcome }), 0)
+        yield* Metric.update(Metric.withAttributes(restoring, { task }), 0)
+        yield* Metric.value(batchSeconds)
+      }),
+    restoring: (task: string, count: number) => Metric.update(Metric.withAttributes(restoring, { task }), count),
+    restored: (task: string, report: RestoreReport) =>
+      Effect.gen(function*() {
+        const applied = report.records - report.skipped - report.torn
+        yield* Metric.update(Metric.withAttributes(restoreRecords, { task, outcome: "applied" }), applied)
+        yield* Metric.update(Metric.withAttributes(restoreRecords, { task, outcome: "skipped" }), report.skipped)
+        yield* Metric.update(Metric.withAttributes(restoreRecords, { task, outcome: "torn" }), report.torn)
+      }),
+    batchHandled: (seconds: number) => Metric.update(batchSeconds, seconds),
+    state: (task: string, stores: ReadonlyArray<{ readonly name: string; readonly size: number }>, activeMs: number) =>
+      Effect.gen(function*() {
+        for (const s of stores) yield* Metric.update(Metric.withAttributes(storeEntries, { task, store: s.name }), s.size)
+        yield* Metric.update(Metric.withAttributes(activeSeconds, { task }), activeMs / 1000)
+      })
+  }
+}

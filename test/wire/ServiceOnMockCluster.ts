@@ -7,9 +7,11 @@ import { spawn } from "node:child_process"
 import { Kafka, logLevel } from "kafkajs"
 import { afterAll, beforeAll, expect } from "vitest"
 import { generateJob, type GeneratedJob } from "../../src/app/ReviewGenerator.ts"
+import type { ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
 import { kcatRead } from "../support/Kcat.ts"
 import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, type MockTopic, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
-import { json } from "../support/Outputs.ts"
+import { countBy, finalAggregates, json, sortKeys, text } from "../support/Outputs.ts"
+import { loadExpected } from "../support/Samples.ts"
 import { killServices, type ServiceEnv, type ServiceProcess, startService } from "../support/ServiceProcess.ts"
 
 const inputTopics = {
@@ -78,6 +80,17 @@ export interface ServiceCluster {
   readonly jobsFinished: (jobs: ReadonlyArray<GeneratedJob>) => Promise<boolean>
   /** Every job ended `aggregation done` with its expected count, and its last final aggregate counts every review. */
   readonly expectJobsExact: (jobs: ReadonlyArray<GeneratedJob>) => Promise<void>
+  /** Whether every job of the sample (test/fixtures/sample) has its final status, its join windows closed, and every input is committed. */
+  readonly sampleFinished: () => Promise<boolean>
+  /**
+   * The sample's outputs equal expected.json: final aggregates, terminal statuses with
+   * actual_count, distinct rows and join_unmatched per job, decode failures per DLQ type,
+   * and no late record of a job that ends done. Jobs of other inputs on the same topics are
+   * ignored. Rows and dead letters are counted once each (by join key, by source record and
+   * type); unless `outputsMayRepeat` (a batch replayed after a fault, at_least_once: SPEC 7),
+   * none may be written twice.
+   */
+  readonly expectSampleExact: (options?: { readonly outputsMayRepeat?: boolean }) => Promise<void>
 }
 
 /**
@@ -129,6 +142,57 @@ export const serviceCluster = (
     return new Map(control.filter((m) => m.step === "aggregation").map((m) => [m.job_id as string, m]))
   }
 
+  const expected = loadExpected()
+  const sampleJobs = new Set(Object.keys(expected.jobs))
+  const read = (topic: string) => kcatRead(running().cluster.bootstrap, topic)
+  const joinUnmatchedPerJob = (dlq: ReadonlyArray<ConsumedRecord>) =>
+    countBy(dlq, (r) => (r.headers["dlq.error.type"] === "join_unmatched" ? r.headers["dlq.job_id"] : undefined))
+
+  const sampleFinished = async () => {
+    const ended = await finalStatuses()
+    if (![...sampleJobs].every((id) => ended.has(id))) return false
+    const unmatched = joinUnmatchedPerJob(await read(serviceTopicNames(applicationId).dlq))
+    const joinsClosed = Object.entries(expected.jobs).every(([id, j]) => (unmatched[id] ?? 0) >= (j.join_unmatched ?? 0))
+    const offsets = await committedAndEnd()
+    return joinsClosed && offsets.committed === offsets.end
+  }
+
+  const expectSampleExact = async ({ outputsMayRepeat = false }: { readonly outputsMayRepeat?: boolean } = {}) => {
+    const topic = serviceTopicNames(applicationId)
+    const [aggregates, allDlq, control, allRows] = await Promise.all([topic.agg, topic.dlq, topic.control, topic.rows].map(read))
+    const finals = finalAggregates(aggregates!)
+    const written = control!.filter((r) => r.headers["producer"] === applicationId).map(json)
+    const rows = distinctBy(allRows!, (r) => text(r.key)!)
+    const dlq = distinctBy(allDlq!, (r) =>
+      ["dlq.error.type", "dlq.source.topic", "dlq.source.partition", "dlq.source.offset", "dlq.source.index"].map((h) => r.headers[h] ?? "").join("|"))
+    if (!outputsMayRepeat) {
+      expect(allRows!.length - rows.length, "join rows emitted twice").toBe(0)
+      expect(allDlq!.length - dlq.length, "dead letters written twice").toBe(0)
+    }
+    const rowsPerJob = countBy(rows, (r) => json(r).job_id)
+    const unmatchedPerJob = joinUnmatchedPerJob(dlq)
+    const latePerJob = countBy(dlq, (r) => (r.headers["dlq.error.type"] === "late_record" ? r.headers["dlq.job_id"] : undefined))
+    for (const [jobId, job] of Object.entries(expected.jobs)) {
+      const last = written.filter((m) => m.job_id === jobId).at(-1)
+      expect(last, `last control message of ${jobId}`).toMatchObject({ step: job.terminal.step, status: job.terminal.status, expected_count: job.expected_count })
+      if (job.terminal.actual_count !== undefined) expect(last.actual_count, `actual_count of ${jobId}`).toBe(job.terminal.actual_count)
+      if (job.terminal.reason === "data quality") expect(last.error_message, `error_message of ${jobId}`).toMatch(/^data quality/)
+      if (job.terminal.status === "done") {
+        expect(last.error_message, `error_message of ${jobId}`).toBeUndefined()
+        expect(latePerJob[jobId] ?? 0, `late_record dead letters of ${jobId}, which ends done`).toBe(0)
+      }
+      if (job.aggregate !== undefined) expect(finals.get(jobId), `final aggregate of ${jobId}`).toEqual(sortKeys({ job_id: jobId, ...job.aggregate }))
+      if (job.rows !== undefined) expect(rowsPerJob[jobId] ?? 0, `rows of ${jobId}`).toBe(job.rows)
+      if (job.join_unmatched !== undefined) expect(unmatchedPerJob[jobId] ?? 0, `join_unmatched of ${jobId}`).toBe(job.join_unmatched)
+    }
+    const decodeFailures = countBy(dlq, (r) => {
+      const type = r.headers["dlq.error.type"]
+      const jobId = r.headers["dlq.job_id"]
+      return (type === "invalid_json" || type === "schema") && (jobId === undefined || sampleJobs.has(jobId)) ? type : undefined
+    })
+    expect(decodeFailures, "DLQ records per decode error type").toEqual(expected.dlq)
+  }
+
   return {
     get cluster() {
       return running().cluster
@@ -164,8 +228,16 @@ export const serviceCluster = (
         expect(last?.transform_stats.total_reviews, `transform reviews of ${job.truth.jobId}`).toBe(job.truth.transform)
         expect(last?.analysis_stats.total_analyzed, `analysed reviews of ${job.truth.jobId}`).toBe(job.truth.analyzed)
       }
-    }
+    },
+    sampleFinished,
+    expectSampleExact
   }
+}
+
+/** The first of the records with each key, in their order. */
+const distinctBy = <A>(items: ReadonlyArray<A>, key: (a: A) => string): ReadonlyArray<A> => {
+  const seen = new Set<string>()
+  return items.filter((a) => !seen.has(key(a)) && seen.add(key(a)) !== undefined)
 }
 
 /** Records consumed so far by a running service, summed over its input topics (its /metrics). */
@@ -177,9 +249,19 @@ export const recordsIn = async (service: ServiceProcess): Promise<number> => {
   return sum
 }
 
-/** Produces one message per value with kcat (null keys, spread over the partitions), as an upstream client would. */
-export const kcatProduce = async (bootstrap: string, topic: string, values: ReadonlyArray<string | Uint8Array>) => {
-  const child = spawn("kcat", ["-P", "-b", bootstrap, "-t", topic], { stdio: ["pipe", "ignore", "pipe"] })
+/**
+ * Produces one message per value with kcat (null keys), as an upstream client would. With
+ * `spread`, each message goes to a random partition; without, librdkafka's sticky
+ * partitioner puts a burst on one partition.
+ */
+export const kcatProduce = async (
+  bootstrap: string,
+  topic: string,
+  values: ReadonlyArray<string | Uint8Array>,
+  { spread = false }: { readonly spread?: boolean } = {}
+) => {
+  const spreading = spread ? ["-X", "sticky.partitioning.linger.ms=0"] : []
+  const child = spawn("kcat", ["-P", "-b", bootstrap, "-t", topic, ...spreading], { stdio: ["pipe", "ignore", "pipe"] })
   let stderr = ""
   child.stderr.on("data", (c: Buffer) => void (stderr += c.toString()))
   child.stdin.end(Buffer.concat(values.flatMap((v) => [typeof v === "string" ? Buffer.from(v) : v, Buffer.from("\n")])))

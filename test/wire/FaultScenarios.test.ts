@@ -26,6 +26,27 @@ const input = loadSampleInput()
 const produceSample = (wire: ServiceCluster, applicationId: string, inputs: ReadonlyArray<Input>) =>
   Promise.all(inputs.map((i) => kcatProduce(wire.cluster.bootstrap, serviceTopicNames(applicationId)[i], input[i], { spread: true })))
 
+/**
+ * Produces inputs now, unkeyed and spread over the partitions, with the record time (Kafka
+ * CreateTime) an upstream stamped at `timestamp`: records written late by their producer
+ * but belonging to the same moment as the records already in the other topic.
+ */
+const produceStamped = async (wire: ServiceCluster, applicationId: string, inputs: ReadonlyArray<Input>, timestamp: number) => {
+  const producer = wire.kafka.producer()
+  await producer.connect()
+  try {
+    for (const i of inputs) {
+      const partitions = (await wire.inputOffsets()).filter((o) => o.topic === serviceTopicNames(applicationId)[i]).length
+      await producer.send({
+        topic: serviceTopicNames(applicationId)[i],
+        messages: input[i].map((value, n) => ({ value: Buffer.from(value), partition: n % partitions, timestamp: String(timestamp) }))
+      })
+    }
+  } finally {
+    await producer.disconnect()
+  }
+}
+
 /** Records of `topic` a running service has consumed (its /metrics). */
 const recordsInOf = async (service: ServiceProcess, topic: string): Promise<number> => {
   const res = await service.get("/metrics").catch(() => undefined)
@@ -71,6 +92,7 @@ describeWire("issue 8 fault scenarios on the mock cluster", { what: "the wire fa
       const env = { ...timings, ...defaultSession }
       const first = await wire.start(env)
       await first.waitUntilReady(60_000)
+      const producedAt = Date.now()
       await produceSample(wire, APP, ["transform"])
       await waitFor("the transform input read", 60_000, async () => (await recordsInOf(first, topic.transform)) === input.transform.length, {
         watching: [first],
@@ -79,7 +101,10 @@ describeWire("issue 8 fault scenarios on the mock cluster", { what: "the wire fa
       first.signal("SIGKILL")
       expect(await first.exited, "the first process killed").toEqual({ code: null, signal: "SIGKILL" })
 
-      await produceSample(wire, APP, ["analysis", "control"])
+      // Written while the service is down, stamped as of the transform records (join windows
+      // compare record times: otherwise how long the first life took to read would decide
+      // whether the reviews join at all).
+      await produceStamped(wire, APP, ["analysis", "control"], producedAt)
       await expectSpread(wire, APP)
       const restarted = await wire.start(env)
       await waitFor("every sample job finished and every input committed after the restart", 150_000, wire.sampleFinished, {

@@ -86,23 +86,20 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
 
     let restored = false
     const run = (onRestored: Effect.Effect<void>, shutdownGraceMs?: number) =>
-      Effect.gen(function*() {
-        const runtime = yield* Runtime.make({
-          applicationId: config.applicationId,
-          dlqTopic: config.dlqTopic,
-          guarantee: config.processingGuarantee,
-          shutdownGraceMs,
-          metricsPrefix: "review_aggregator",
-          task,
-          observe,
-          onRestored: () =>
-            Effect.andThen(Effect.sync(() => {
-              restored = true
-              // Stage spans of restored jobs continue their trace; those already written are not written again.
-              for (const job of book!.jobs()) tracer.restored(job.jobId, job.stages)
-            }), onRestored)
-        })
-        yield* runtime.run
+      Runtime.run({
+        applicationId: config.applicationId,
+        dlqTopic: config.dlqTopic,
+        guarantee: config.processingGuarantee,
+        shutdownGraceMs,
+        metricsPrefix: "review_aggregator",
+        task,
+        observe,
+        onRestored: () =>
+          Effect.andThen(Effect.sync(() => {
+            restored = true
+            // Stage spans of restored jobs continue their trace; those already written are not written again.
+            for (const job of book!.jobs()) tracer.restored(job.jobId, job.stages)
+          }), onRestored)
       }).pipe(Effect.provideService(KafkaClient, kafka))
 
     return ReviewAggregator.of({

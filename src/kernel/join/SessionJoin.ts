@@ -105,11 +105,6 @@ export class SessionJoin<K, L, R> {
   releaseGroup(group: string): ReadonlyArray<Unmatched<K, L, R>> {
     return this.store.deleteGroup(group).flatMap(([key, entry]) => sides(key, entry))
   }
-
-  /** The sides buffered under `key`, if any. */
-  peek(key: K): Buffered<L, R> | undefined {
-    return this.store.get(key)
-  }
 }
 
 const sides = <K, L, R>(key: K, entry: Buffered<L, R>): Array<Unmatched<K, L, R>> => {

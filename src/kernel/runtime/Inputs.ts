@@ -34,6 +34,3 @@ export const route = <E>(inputs: ReadonlyArray<Input<any, E>>) => {
     }
   }
 }
-
-/** The topics a set of inputs reads. */
-export const topicsOf = (inputs: ReadonlyArray<Input<any, any>>): ReadonlyArray<string> => inputs.map((i) => i.source.topic)

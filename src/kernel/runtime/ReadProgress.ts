@@ -79,12 +79,15 @@ export class ReadProgress {
 
   /** Whether every partition is read up to its last known high watermark. */
   get caughtUp(): boolean {
-    for (const [key, hw] of this.watermark) if ((this.position.get(key) ?? 0) < hw) return false
-    return true
+    return this.readUpTo(this.watermark)
   }
 
   private reached(barrier: Barrier): boolean {
-    for (const [key, hw] of barrier.watermarks) if ((this.position.get(key) ?? 0) < hw) return false
+    return this.readUpTo(barrier.watermarks)
+  }
+
+  private readUpTo(watermarks: ReadonlyMap<string, number>): boolean {
+    for (const [key, hw] of watermarks) if ((this.position.get(key) ?? 0) < hw) return false
     return true
   }
 }

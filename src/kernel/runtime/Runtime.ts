@@ -43,11 +43,6 @@ export interface RuntimeOptions<E> extends RuntimeSettings {
   readonly onRestored?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
 }
 
-/** The live tasks of a runtime (for readers such as the HTTP surface). */
-export interface Tasks<E> {
-  readonly all: () => ReadonlyArray<TaskInstance<E>>
-}
-
 const reportRestore = (task: string, taskId: number, report: RestoreReport) =>
   Effect.gen(function*() {
     for (const problem of report.problems) yield* Effect.logWarning(`restore of task ${task}/${taskId}: skipped ${problem}`)
@@ -62,12 +57,12 @@ const reportRestore = (task: string, taskId: number, report: RestoreReport) =>
  * then handles batches and ticks. Built only once this member holds its partitions, so
  * the state includes everything the previous holder wrote.
  */
-const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInstance<E>>) =>
+const makeHandler = <E>(options: RuntimeOptions<E>) =>
   Effect.gen(function*() {
     const { task: definition } = options
     const metrics = RuntimeMetrics.make(options.metricsPrefix ?? "stream_task")
     const taskLabel = (taskId: number) => `${definition.name}/${taskId}`
-    tasks.clear()
+    const tasks = new Map<number, TaskInstance<E>>()
     const backlog = yield* ChangelogBacklog.read(
       storesOf(definition).filter((s) => s.logged !== false).map((s) => changelogTopic(options.applicationId, s))
     )
@@ -155,21 +150,11 @@ const makeHandler = <E>(options: RuntimeOptions<E>, tasks: Map<number, TaskInsta
     } satisfies StreamProcessor.Handler
   })
 
-export interface RuntimeHandle<E> {
-  /** Joins the group, restores the tasks once partitions are held, and consumes until interrupted. */
-  readonly run: Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope>
-  /** The live tasks (none before the restore). */
-  readonly tasks: Tasks<E>
-}
-
-export const make = <E>(options: RuntimeOptions<E>): Effect.Effect<RuntimeHandle<E>> =>
-  Effect.sync(() => {
-    const tasks = new Map<number, TaskInstance<E>>()
-    const run = StreamProcessor.runWhenActive({
-      groupId: options.applicationId,
-      topics: options.task.topics,
-      guarantee: options.guarantee,
-      shutdownGraceMs: options.shutdownGraceMs
-    }, makeHandler(options, tasks))
-    return { run, tasks: { all: () => [...tasks.values()] } }
-  })
+/** Joins the group, restores the task's state once this member holds its partitions, and consumes until interrupted. */
+export const run = <E>(options: RuntimeOptions<E>): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
+  StreamProcessor.runWhenActive({
+    groupId: options.applicationId,
+    topics: options.task.topics,
+    guarantee: options.guarantee,
+    shutdownGraceMs: options.shutdownGraceMs
+  }, makeHandler(options))

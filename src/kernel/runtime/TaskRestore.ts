@@ -65,7 +65,9 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
     list.push({ prefix, store })
     byTopic.set(topic, list)
   }
-  const all = [...byTopic.keys()].flatMap((topic) => backlog.records(topic, partition))
+  // Each topic's records of this task, read once from the backlog.
+  const perTopic = [...byTopic.keys()].map((topic) => [topic, backlog.records(topic, partition)] as const)
+  const all = perTopic.flatMap(([, records]) => records)
   const eventOf = (r: ConsumedRecord) => Number(r.headers[EVENT_HEADER] ?? 0)
   const last = all.reduce((max, r) => Math.max(max, eventOf(r)), 0)
   const lastRecords = all.filter((r) => last > 0 && eventOf(r) === last)
@@ -74,8 +76,8 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
   task.lastEvent = last
 
   const target = (topic: string, key: string) => byTopic.get(topic)?.find((s) => key.startsWith(s.prefix))
-  for (const [topic] of byTopic) {
-    for (const record of backlog.records(topic, partition)) {
+  for (const [topic, topicRecords] of perTopic) {
+    for (const record of topicRecords) {
       records++
       if (torn.has(record)) continue
       const key = record.key === null ? undefined : utf8.decode(record.key)

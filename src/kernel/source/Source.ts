@@ -64,9 +64,6 @@ export const make = <S extends DecodableSchema, A = S["Type"]>(options: SourceOp
   }
 }
 
-/** A copy of the source reading another topic (e.g. a repartition topic of the same shape). */
-export const withTopic = <A>(source: Source<A>, topic: string): Source<A> => ({ ...source, topic })
-
 const reject = (source: Source<unknown>, type: string, message: string, ref: SourceRef, raw: JsonObject | undefined): Result.Result<never, Rejected> =>
   Result.fail({ reason: { type, message, headers: source.deadLetterHeaders(raw) }, source: ref, raw })
 

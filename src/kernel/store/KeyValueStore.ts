@@ -6,7 +6,7 @@
  *   one record is undone if the handler fails part-way (`begin`/`commit`/`rollback`);
  * - the runtime `flush`es it once per batch: one changelog entry per key changed since
  *   the last flush, nothing for a key that was put and deleted in between (write cache);
- * - readers outside the task (HTTP) get `snapshot()`s, never the live maps.
+ * - readers outside the task (HTTP) get copies, never the live maps.
  */
 import { Result } from "effect"
 import type { StoreKey } from "./StoreKey.ts"
@@ -89,10 +89,6 @@ export class KeyValueStore<K, V> {
     }
   }
 
-  groupSize(group: string): number {
-    return this.groups?.get(group)?.size ?? 0
-  }
-
   /** Deletes every entry of a group and returns them. */
   deleteGroup(group: string): ReadonlyArray<readonly [K, V]> {
     const out = [...this.group(group)]
@@ -114,13 +110,6 @@ export class KeyValueStore<K, V> {
       this.erase(text)
       out.push([slot.key, slot.value])
     }
-    return out
-  }
-
-  /** An immutable copy for readers outside the task. */
-  snapshot(): ReadonlyMap<K, V> {
-    const out = new Map<K, V>()
-    for (const slot of this.data.values()) out.set(slot.key, slot.value)
     return out
   }
 
@@ -178,11 +167,6 @@ export class KeyValueStore<K, V> {
     }
   }
 
-  /** Number of keys changed since the last flush. */
-  get pendingChanges(): number {
-    return this.dirty.size
-  }
-
   /** Applies one changelog entry at restore; a key or value that does not decode is reported, not applied. */
   restore(entry: ChangelogEntry): Result.Result<void, string> {
     if (entry.value === null) {
@@ -213,14 +197,6 @@ export class KeyValueStore<K, V> {
    */
   rewrite(text: string): void {
     this.dirty.set(text, true)
-  }
-
-  /** Drops everything (a revoked shard), without changelog entries. */
-  clear(): void {
-    this.data.clear()
-    this.groups?.clear()
-    this.dirty.clear()
-    this.commit()
   }
 
   // ---- internals -----------------------------------------------------------

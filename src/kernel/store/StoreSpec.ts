@@ -31,7 +31,5 @@ export interface StoreSpec<K, V> {
   readonly groupOf?: ((key: K) => string) | undefined
 }
 
-export const make = <K, V>(spec: StoreSpec<K, V>): StoreSpec<K, V> => spec
-
 export const changelogTopic = (applicationId: string, spec: StoreSpec<any, any>): string =>
   `${applicationId}-${spec.changelog ?? spec.name}-changelog`

@@ -20,8 +20,7 @@ export const consumedAll = (broker: EmbeddedBroker["Service"], groupId: string, 
 export const runUntilIdle = <E>(options: Runtime.RuntimeOptions<E>, maxYields = 100_000): Effect.Effect<void, KafkaError | Error, KafkaClient | EmbeddedBroker> =>
   Effect.scoped(Effect.gen(function*() {
     const broker = yield* EmbeddedBroker
-    const runtime = yield* Runtime.make(options)
-    const fiber = yield* Effect.forkScoped(runtime.run)
+    const fiber = yield* Effect.forkScoped(Runtime.run(options))
     for (let i = 0; i < maxYields; i++) {
       yield* Effect.yieldNow
       if (i > 20 && consumedAll(broker, options.applicationId, options.task.topics)) return yield* Fiber.interrupt(fiber)

@@ -2,7 +2,8 @@
  * The rendered kustomizations (k8s/base, k8s/overlays/exactly-once, otel) start as
  * written: objects where Strimzi and the Secrets are, restricted pods, probes on the HTTP
  * port, settings the service reads with values it accepts, ACLs and topic names derived
- * from the settings (a non-default APPLICATION_ID too), metrics ingested once, and a
+ * from the settings (a non-default APPLICATION_ID too), KafkaTopics as `npm run topics`
+ * lists them under those settings, metrics ingested once, and a
  * collector with a health check. Rendering is test/support/Kustomize.ts, checked against
  * an installed kustomize where there is one.
  */
@@ -17,6 +18,7 @@ import { AppSettings, changelogTopic } from "../../src/config/AppConfig.ts"
 import { KafkaSettings } from "../../src/config/KafkaConfig.ts"
 import { TelemetrySettings } from "../../src/observability/Telemetry.ts"
 import { render, renderInstalled, type Resource } from "../support/Kustomize.ts"
+import { listTopics } from "../support/TopicsCommand.ts"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 const kustomizations = ["k8s/base", "k8s/overlays/exactly-once", "otel"] as const
@@ -254,6 +256,7 @@ describe("k8s manifests", () => {
       const topics = new Map(ofKind(resources, "KafkaTopic").map((t) => [t.spec.topicName ?? t.metadata.name, t.spec]))
       expect([...topics.keys()].sort()).toEqual([app.rowsTopic, app.aggregateTopic, app.dlqTopic, changelogTopic(app)].sort())
       expect(topics.get(changelogTopic(app))?.config?.["cleanup.policy"]).toBe("compact")
+      expect(kafka.autoCreateTopics, "topics are declared, not created by the service").toBe(false)
 
       for (const t of [app.transformTopic, app.analysisTopic, app.controlTopic]) expect(allows("topic", t, "Read"), `read ${t}`).toBe(true)
       for (const t of [app.controlTopic, app.rowsTopic, app.aggregateTopic, app.dlqTopic]) expect(allows("topic", t, "Write"), `write ${t}`).toBe(true)
@@ -281,6 +284,21 @@ describe("k8s manifests", () => {
         expect(names).not.toContain("realtime-review")
       }
     }))
+
+  it.each(serviceRenders)("%s: a KafkaTopic for every own topic `npm run topics` lists, with its partitions and configs, and no other", (_, resources) => {
+    const inputs = new Set(["INPUT_TRANSFORM_TOPIC", "INPUT_ANALYSIS_TOPIC", "CONTROL_TOPIC"].map((v) => settingsOf(resources)[v]))
+    const listed = listTopics(environment(resources))
+    expect([...inputs].every((t) => listed.some((l) => l.name === t)), "the command lists the inputs too").toBe(true)
+    const own = listed.filter((t) => !inputs.has(t.name))
+    const declared = ofKind(resources, "KafkaTopic").map((t) => ({
+      name: t.spec.topicName ?? t.metadata.name,
+      partitions: t.spec.partitions,
+      config: Object.fromEntries(Object.entries(t.spec.config ?? {}).map(([k, v]) => [k, String(v)]))
+    }))
+    const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    expect(own.filter((t) => t.partitions === undefined).map((t) => t.name), "TOPIC_PARTITIONS fixes the own topics' partitions").toEqual([])
+    expect([...declared].sort(byName), "KafkaTopics vs npm run topics").toEqual([...own].sort(byName))
+  }, 60_000)
 
   it("apply a custom APPLICATION_ID where it is written (the copy's ConfigMap)", () => {
     expect(settingsOf(rendered.customBase).APPLICATION_ID).toBe(custom.APPLICATION_ID)

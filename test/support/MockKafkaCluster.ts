@@ -45,6 +45,11 @@ import { mkdir, rename, rm, stat } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
+import { ConfigProvider, Effect } from "effect"
+import { reviewTopics } from "../../src/app/TopicSetup.ts"
+import { AppSettings } from "../../src/config/AppConfig.ts"
+import { KafkaSettings } from "../../src/config/KafkaConfig.ts"
+import type { PlannedTopic } from "../../src/kernel/kafka/TopicSetup.ts"
 
 const execFileAsync = promisify(execFile)
 
@@ -200,6 +205,23 @@ function installExitHook(): void {
 }
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/
+
+/**
+ * The service's topics under the settings `env` (what `npm run topics` lists, from the
+ * same plan), for `startMockKafkaCluster({ topics })`: the partitions the plan fixes, else
+ * `partitionsOf(topic)` (inputs, and own topics without TOPIC_PARTITIONS). Topic configs
+ * are not applied: the mock has no compaction or retention.
+ */
+export const serviceMockTopics = async (
+  env: Readonly<Record<string, string>>,
+  partitionsOf: (topic: PlannedTopic) => number
+): Promise<ReadonlyArray<MockTopic>> => {
+  const settings = Effect.gen(function*() { return [yield* AppSettings, yield* KafkaSettings] as const }).pipe(
+    Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env))
+  )
+  const [app, kafka] = await Effect.runPromise(settings)
+  return reviewTopics(app, kafka).map((t) => ({ name: t.topic, partitions: t.partitions ?? partitionsOf(t) }))
+}
 
 /**
  * Starts a mock cluster with the given topics pre-created (the mock cannot

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect } from "vitest"
 import { generateJob, type GeneratedJob } from "../../src/app/ReviewGenerator.ts"
 import type { ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
 import { kcatRead } from "../support/Kcat.ts"
-import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, type MockTopic, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
+import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, type MockTopic, serviceMockTopics, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
 import { countBy, finalAggregates, json, sortKeys, text } from "../support/Outputs.ts"
 import { loadExpected } from "../support/Samples.ts"
 import { killServices, type ServiceEnv, type ServiceProcess, startService } from "../support/ServiceProcess.ts"
@@ -29,20 +29,19 @@ export const serviceTopicNames = (applicationId: string) => ({
   changelog: `${applicationId}-job-state-changelog`
 } as const)
 
-/** The topics as the mock cluster must pre-create them; one partition each with `onePartition` (one order for all a test sends). */
-const serviceTopics = (applicationId: string, onePartition: boolean): ReadonlyArray<MockTopic> => {
-  const names = serviceTopicNames(applicationId)
-  return [
-    { name: names.transform, partitions: 3 },
-    { name: names.analysis, partitions: 3 },
-    // One partition keeps a job's control messages in order, as the collector's job_id key would.
-    { name: names.control, partitions: 1 },
-    { name: names.rows, partitions: 2 },
-    { name: names.agg, partitions: 2 },
-    { name: names.dlq, partitions: 1 },
-    { name: names.changelog, partitions: 1 }
-  ].map((t) => (onePartition ? { ...t, partitions: 1 } : t))
+/** Partitions on the mock, by the setting that names the topic: inputs spread over partitions, outputs fewer. */
+const mockPartitions: Readonly<Record<string, number>> = {
+  INPUT_TRANSFORM_TOPIC: 3,
+  INPUT_ANALYSIS_TOPIC: 3,
+  // One partition keeps a job's control messages in order, as the collector's job_id key would.
+  CONTROL_TOPIC: 1,
+  OUTPUT_ROWS_TOPIC: 2,
+  OUTPUT_AGG_TOPIC: 2
 }
+
+/** The topics `npm run topics` lists, as the mock cluster must pre-create them; one partition each with `onePartition` (one order for all a test sends). */
+const serviceTopics = (applicationId: string, onePartition: boolean): Promise<ReadonlyArray<MockTopic>> =>
+  serviceMockTopics({ APPLICATION_ID: applicationId }, (t) => (onePartition ? 1 : mockPartitions[t.variable] ?? 1))
 
 /** The service's settings on the mock: the coordinator's quick rejoins (MockKafkaCluster.ts), quiet kafkajs, no traces. */
 const onMockCluster = (bootstrap: string, applicationId: string): ServiceEnv => ({
@@ -107,7 +106,7 @@ export const serviceCluster = (
     return started
   }
   beforeAll(async () => {
-    const cluster = await startMockKafkaCluster({ topics: [...serviceTopics(applicationId, onePartition), ...extraTopics] })
+    const cluster = await startMockKafkaCluster({ topics: [...(await serviceTopics(applicationId, onePartition)), ...extraTopics] })
     started = { cluster, kafka: new Kafka({ clientId: `${applicationId}-check`, brokers: [...cluster.brokers], logLevel: logLevel.NOTHING }) }
   })
   afterAll(async () => {

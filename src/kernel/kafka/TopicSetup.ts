@@ -2,7 +2,8 @@
  * Start-up checks of the topics a pipeline reads and writes: inputs must exist (their
  * owners create them) and topics that must be co-partitioned have equal partition
  * counts; outputs and changelogs are created when allowed, else must exist. Messages
- * name the setting behind each topic, so they say what to change.
+ * name the setting behind each topic, so they say what to change. The same plan lists
+ * the topics for operators (`plannedTopics`), so the list and start-up cannot disagree.
  */
 import { Data, Effect } from "effect"
 import { KafkaClient, type TopicSpec } from "./KafkaPort.ts"
@@ -82,3 +83,33 @@ export const ensureTopics = Effect.fn("TopicSetup.ensureTopics")(function*(plan:
   }
   yield* Effect.logInfo(`topics checked: inputs have ${inputPartitions} partitions`)
 })
+
+/** A topic of a plan as an operator creates it ahead of time. */
+export interface PlannedTopic extends NamedTopic {
+  /** Inputs are created by their owners; `own` topics are the pipeline's. */
+  readonly role: "input" | "own"
+  /**
+   * Undefined where the plan does not fix it: an input has whatever its owner gave it,
+   * and own topics without `create.partitions` get as many as the first input.
+   */
+  readonly partitions: number | undefined
+  readonly config: Readonly<Record<string, string>>
+}
+
+/** Every topic of the plan once (a topic both read and written, e.g. a control topic, as the input it is). */
+export const plannedTopics = (plan: TopicPlan): ReadonlyArray<PlannedTopic> => {
+  const listed = new Map<string, PlannedTopic>()
+  for (const t of plan.inputs) {
+    if (!listed.has(t.topic)) listed.set(t.topic, { topic: t.topic, variable: t.variable, role: "input", partitions: undefined, config: {} })
+  }
+  for (const t of plan.own) {
+    if (!listed.has(t.topic)) {
+      listed.set(t.topic, { topic: t.topic, variable: t.variable, role: "own", partitions: plan.create.partitions, config: t.config ?? {} })
+    }
+  }
+  return [...listed.values()]
+}
+
+/** `NAME PARTITIONS key=value ...`, with `-` for partitions the plan does not fix. */
+export const topicLine = (t: PlannedTopic): string =>
+  [t.topic, t.partitions === undefined ? "-" : String(t.partitions), ...Object.entries(t.config).map(([k, v]) => `${k}=${v}`)].join(" ")

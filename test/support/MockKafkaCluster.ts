@@ -17,7 +17,8 @@
  *    no real controller, and kafkajs routes those calls to it); listGroups,
  *    describeGroups, deleteGroups and setOffsets/resetOffsets (which call
  *    describeGroups) with "server does not support the requested API version".
- *    So topics must be pre-created through `startMockKafkaCluster({ topics })`.
+ *    So topics must be pre-created through `startMockKafkaCluster({ topics })`;
+ *    `serviceMockTopics` gives the service's, from the plan `npm run topics` prints.
  *  - `allowAutoTopicCreation: false` is ignored: any Metadata request or send
  *    naming an unknown topic creates it with 4 partitions. Assert on topic names.
  *  - Group join timing is set by the mock's coordinator, not by kafkajs:

@@ -109,6 +109,16 @@ export const make = Effect.gen(function*() {
     return metadata.topics.find((t) => t.name === topic)?.partitions.length
   })
 
+  /** High watermarks of a topic's chosen partitions that hold records (none for a missing topic). */
+  const watermarksOf = (topic: string, chosen: (partition: number) => boolean) =>
+    Effect.gen(function*() {
+      if (!(yield* topicExists(topic))) return new Map<number, number>()
+      const ends = yield* adminCall("fetchTopicOffsets", (a) => a.fetchTopicOffsets(topic))
+      return new Map(
+        ends.filter((p) => chosen(p.partition) && BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, Number(p.high)] as const)
+      )
+    })
+
   /**
    * Watermarks and committed offsets of a group's topics, read once (no retries) within
    * a few seconds: a reader that cannot get them now simply knows less.
@@ -142,12 +152,10 @@ export const make = Effect.gen(function*() {
     produce,
     transaction,
     readAll: Effect.fn("KafkaJs.readAll")(function*(topic: string) {
-      if (!(yield* topicExists(topic))) return []
-      const ends = yield* adminCall("fetchTopicOffsets", (a) => a.fetchTopicOffsets(topic))
-      const watermarks = new Map(
-        ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, Number(p.high)] as const)
-      )
-      return yield* readAll(kafka, settings, topic, watermarks)
+      return yield* readAll(kafka, settings, topic, yield* watermarksOf(topic, () => true))
+    }),
+    readPartition: Effect.fn("KafkaJs.readPartition")(function*(topic: string, partition: number) {
+      return yield* readAll(kafka, settings, topic, yield* watermarksOf(topic, (p) => p === partition))
     }),
     createTopics: Effect.fn("KafkaJs.createTopics")(function*(specs: ReadonlyArray<TopicSpec>) {
       const existing = new Set(yield* adminCall("listTopics", (a) => a.listTopics()))

@@ -51,7 +51,7 @@ interface Group {
 }
 
 const sameTopics = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
-  a.length === b.length && [...a].sort().every((t, i) => t === [...b].sort()[i])
+  [...new Set(a)].sort().join("\u0000") === [...new Set(b)].sort().join("\u0000")
 
 export class Groups {
   private readonly groups = new Map<string, Group>()

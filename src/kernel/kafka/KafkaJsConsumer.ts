@@ -8,6 +8,7 @@ import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
 import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
 import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable, rootCause, toKafkaError } from "./KafkaJsErrors.ts"
+import { HeldPartitions } from "./KafkaJsHeldPartitions.ts"
 import { coPartitionedAssigner } from "./KafkaJsCoPartitionedAssigner.ts"
 import { fixedAssigner } from "./KafkaJsFixedAssigner.ts"
 import { singleActiveAssigner } from "./KafkaJsSingleActiveAssigner.ts"
@@ -18,7 +19,6 @@ import {
   type RecordBatch,
   type SubscribeOptions,
   type Subscription,
-  type TopicPartition,
   type TopicPartitionOffset
 } from "./KafkaPort.ts"
 
@@ -139,54 +139,6 @@ const runConsumer = (
     )
   })
 
-/**
- * The partitions this member holds, turned into assignment changes at each join. kafkajs
- * rebalances eagerly and says nothing before its rejoin, so both changes are reported
- * once the new assignment is known. With a `consumer` given (co-partitioned), newly
- * assigned partitions stay paused until their change is done.
- */
-class Assignment {
-  private held = new Map<string, TopicPartition>()
-  /** Paused partitions, by the join that assigned them: a stale `done` resumes nothing. */
-  private readonly awaiting = new Map<string, number>()
-  private joins = 0
-
-  partitionNumbers(): ReadonlyArray<number> {
-    return [...new Set([...this.held.values()].map((tp) => tp.partition))]
-  }
-
-  joined(memberAssignment: Record<string, Array<number>>, consumer: Consumer | undefined): ReadonlyArray<AssignmentChange> {
-    const next = new Map(Object.entries(memberAssignment).flatMap(([topic, partitions]) =>
-      partitions.map((partition) => [tpKey(topic, partition), { topic, partition }] as const)
-    ))
-    const revoked = [...this.held].filter(([key]) => !next.has(key))
-    const gained = [...next].filter(([key]) => !this.held.has(key))
-    this.held = next
-    const join = ++this.joins
-    const out: Array<AssignmentChange> = []
-    for (const [key] of revoked) this.awaiting.delete(key)
-    if (revoked.length > 0) out.push({ _tag: "Revoked", partitions: revoked.map(([, tp]) => tp), done: Effect.void })
-    if (gained.length === 0) return out
-    if (consumer !== undefined) {
-      consumer.pause(byTopic(gained.map(([, tp]) => tp)))
-      for (const [key] of gained) this.awaiting.set(key, join)
-    }
-    const done = Effect.sync(() => {
-      const ready = gained.filter(([key]) => this.awaiting.get(key) === join)
-      for (const [key] of ready) this.awaiting.delete(key)
-      if (ready.length > 0) consumer?.resume(byTopic(ready.map(([, tp]) => tp)))
-    })
-    out.push({ _tag: "Assigned", partitions: gained.map(([, tp]) => tp), done })
-    return out
-  }
-}
-
-const byTopic = (partitions: ReadonlyArray<TopicPartition>) =>
-  [...new Set(partitions.map((tp) => tp.topic))].map((topic) => ({
-    topic,
-    partitions: partitions.filter((tp) => tp.topic === topic).map((tp) => tp.partition)
-  }))
-
 export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: CommittedOffsets, options: SubscribeOptions) =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<RecordBatch, KafkaError | Cause.Done>()
@@ -212,7 +164,7 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     const strategy = options.assignment ?? "single-active"
     const changes = yield* Queue.unbounded<AssignmentChange, KafkaError | Cause.Done>()
     yield* Effect.addFinalizer(() => Queue.end(changes))
-    const assignment = new Assignment()
+    const assignment = new HeldPartitions()
 
     const consumer = kafka.consumer({
       ...consumerConfig(settings, options.groupId),

@@ -351,6 +351,21 @@ export const kafkaPortContract = (it: Vitest.MethodsNonLive<KafkaClient>, target
       expect([...first.violations, ...second.violations], "batches of partitions not held and ready, or revocations of partitions not held").toEqual([])
     }), 4 * target.waitMs)
 
+  it.effect("a co-partitioned subscription to topics of unequal partition counts fails, naming them", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      const error = yield* kafka.subscribe({
+        groupId: group("co-unequal"),
+        topics: [topics.coA.name, topics.readPartition.name],
+        fromBeginning: true,
+        assignment: "co-partitioned"
+      }).pipe(Effect.scoped, Effect.flip)
+      expect({ retriable: error.retriable, message: error.message }).toEqual({
+        retriable: false,
+        message: expect.stringContaining(`same number of partitions, but ${topics.coA.name} has 2, ${topics.readPartition.name} has 3`)
+      })
+    }))
+
   it.effect("partitionCount gives the partitions of a topic and undefined for an unknown one", () =>
     Effect.gen(function*() {
       const kafka = yield* KafkaClient

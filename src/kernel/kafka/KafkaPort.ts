@@ -80,8 +80,9 @@ export interface SubscribeOptions {
  *   adapter guarantees about the batches already handed out differs (Kafka's eager
  *   rebalance protocol, as kafkajs speaks it, reports a revocation only after the fact):
  *   - embedded broker: the change comes once every batch of these partitions handed to
- *     this member is committed, and the partitions go to their next owner only after
- *     `done` (or when this member leaves);
+ *     this member is committed (a batch never committed holds the partition here until
+ *     the member leaves), and the partitions go to their next owner only after `done` (or
+ *     when this member leaves);
  *   - kafkajs: before this member rejoins the group (giving its partitions up), every
  *     batch it handed out has been committed, or given back because its commit failed for
  *     the rebalance (the next owner reads it again). The change is reported when the new

@@ -86,9 +86,13 @@ export class Groups {
     group.target = target
   }
 
-  /** Moves every partition of the group one step closer to its target member. */
+  /**
+   * Moves every partition of the group one step closer to its target member. Members
+   * parked for batches are woken only when what they may read changed.
+   */
   private settle(group: Group): void {
     const acks = group.strategy === "co-partitioned"
+    let changed = false
     for (const member of group.members) {
       const ready: Array<Held> = []
       for (const [key, held] of member.held) {
@@ -111,6 +115,7 @@ export class Groups {
         this.log.wake()
       })
       if (!acks) release()
+      changed = true
       Queue.offerUnsafe(member.changes, { _tag: "Revoked", partitions: ready.map((h) => h.tp), done })
     }
     const owned = new Set(group.members.flatMap((m) => [...m.held.keys()]))
@@ -125,16 +130,15 @@ export class Groups {
     }
     for (const [member, helds] of gained) {
       const done = Effect.sync(() => {
-        let changed = false
-        for (const held of helds) {
-          if (held.state === "assigning") (held.state = "reading"), (changed = true)
-        }
-        if (changed) this.log.wake()
+        const ready = helds.filter((held) => held.state === "assigning")
+        for (const held of ready) held.state = "reading"
+        if (ready.length > 0) this.log.wake()
       })
       Queue.offerUnsafe(member.changes, { _tag: "Assigned", partitions: helds.map((h) => h.tp), done })
       if (!acks) Deferred.doneUnsafe(member.active, Exit.void)
+      changed = true
     }
-    this.log.wake()
+    if (changed) this.log.wake()
   }
 
   /** Re-examines a group after its offsets moved: a draining partition may be free to go. */
@@ -168,9 +172,10 @@ export class Groups {
     member.left = true
     group.members.splice(group.members.indexOf(member), 1)
     Queue.endUnsafe(member.changes)
+    // Its batch stream, parked or not, ends now.
+    this.log.wake()
     if (group.members.length === 0) {
       this.groups.delete(group.id)
-      this.log.wake()
       return
     }
     this.rebalance(group)

@@ -85,14 +85,13 @@ export class Log {
       this.committed.set(groupId, group)
     }
     for (const o of offsets) group.set(partitionKey(o.topic, o.partition), o.offset)
-    if (offsets.length > 0) this.wake()
   }
 
   committedOffset(groupId: string, topic: string, partition: number): number | undefined {
     return this.committed.get(groupId)?.get(partitionKey(topic, partition))
   }
 
-  /** Resolves at the next change (records, commits, group changes); members park on it instead of polling. */
+  /** Resolves at the next change (records, group changes); members park on it instead of polling. */
   nextChange(): Deferred.Deferred<void> {
     return this.signal
   }

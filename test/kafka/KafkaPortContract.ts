@@ -5,8 +5,9 @@
  * hands out the next batch only once the previous one is committed.
  */
 import { expect, type Vitest } from "@effect/vitest"
-import { Effect, Exit, Scope, Stream } from "effect"
+import { Effect, Exit, Schedule, Scope, Stream } from "effect"
 import {
+  type AssignmentChange,
   KafkaClient,
   type ConsumedRecord,
   type OutgoingRecord,
@@ -30,6 +31,9 @@ export const contractTopics = (prefix: string) => ({
   resume: { name: `${prefix}resume`, partitions: 2 },
   leave: { name: `${prefix}leave`, partitions: 2 },
   readAll: { name: `${prefix}read-all`, partitions: 3 },
+  readPartition: { name: `${prefix}read-partition`, partitions: 3 },
+  coA: { name: `${prefix}co-a`, partitions: 2 },
+  coB: { name: `${prefix}co-b`, partitions: 2 },
   empty: { name: `${prefix}empty`, partitions: 2 },
   txIn: { name: `${prefix}tx-in`, partitions: 1 },
   txOut: { name: `${prefix}tx-out`, partitions: 1 }
@@ -85,6 +89,75 @@ const produce = (records: ReadonlyArray<OutgoingRecord>) =>
     const kafka = yield* KafkaClient
     yield* kafka.produce(records)
   })
+
+const until = (done: () => boolean, ms: number, what: () => string) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + ms
+    while (!done()) {
+      if (Date.now() > deadline) return yield* Effect.fail(new Error(`waited ${ms} ms for ${what()}`))
+      yield* Effect.sleep("50 millis")
+    }
+  })
+
+/**
+ * A co-partitioned member as the runtime is meant to be one: it handles each assignment
+ * change (taking a while, as a restore does) before running its `done`, handles and
+ * commits each batch, and notes anything it was handed that it did not hold.
+ */
+class CoMember {
+  /** Partitions held, by `topic/partition`: "assigned" until the change is done. */
+  readonly held = new Map<string, "assigned" | "ready">()
+  readonly seen = new Set<string>()
+  readonly violations: Array<string> = []
+
+  constructor(readonly name: string) {}
+
+  join(groupId: string, topics: ReadonlyArray<ContractTopic>) {
+    return Effect.gen({ self: this }, function*() {
+      const kafka = yield* KafkaClient
+      const subscription = yield* kafka.subscribe({ groupId, topics: topics.map((t) => t.name), fromBeginning: true, assignment: "co-partitioned" })
+      const where = (tp: { topic: string; partition: number }) => `${tp.topic}/${tp.partition}`
+      const handle = (change: AssignmentChange) =>
+        Effect.gen({ self: this }, function*() {
+          if (change._tag === "Revoked") {
+            for (const tp of change.partitions) {
+              if (!this.held.has(where(tp))) this.violations.push(`${this.name} lost ${where(tp)}, which it did not hold`)
+              this.held.delete(where(tp))
+            }
+          } else {
+            for (const tp of change.partitions) this.held.set(where(tp), "assigned")
+            // Long enough for a batch of a partition not yet ready to show up if the adapter let it through.
+            yield* Effect.sleep("300 millis")
+            for (const tp of change.partitions) if (this.held.get(where(tp)) === "assigned") this.held.set(where(tp), "ready")
+          }
+          yield* change.done
+        })
+      yield* subscription.assignments.pipe(Stream.runForEach(handle), Effect.forkScoped)
+      yield* subscription.batches.pipe(
+        Stream.runForEach((batch) =>
+          Effect.gen({ self: this }, function*() {
+            const state = this.held.get(where(batch))
+            if (state !== "ready") this.violations.push(`${this.name} got a batch of ${where(batch)} while it was ${state ?? "not held"}`)
+            for (const r of batch.records) this.seen.add(text(r.value)!)
+            yield* subscription.commit(nextOffsets(batch)).pipe(
+              Effect.retry({ while: (e) => e.retriable, schedule: Schedule.spaced("200 millis") })
+            )
+          })
+        ),
+        Effect.forkScoped
+      )
+    })
+  }
+
+  /** Partition numbers held per topic, as `topic:0,1`. */
+  partitions(topics: ReadonlyArray<ContractTopic>): ReadonlyArray<string> {
+    return topics.map((t) => `${t.name}:${[...this.held.keys()].filter((k) => k.startsWith(`${t.name}/`)).map((k) => Number(k.split("/")[1])).sort().join(",")}`)
+  }
+
+  holdsReady(count: number): boolean {
+    return this.held.size === count && [...this.held.values()].every((s) => s === "ready")
+  }
+}
 
 const skipNote = (reason: string | undefined) => (reason === undefined ? "" : ` (skipped: ${reason})`)
 
@@ -223,6 +296,74 @@ export const kafkaPortContract = (it: Vitest.MethodsNonLive<KafkaClient>, target
       }
       expect(yield* kafka.readAll(topics.empty.name), "an empty topic").toEqual([])
       expect(yield* kafka.readAll(`${target.prefix}never-created`), "a topic that does not exist").toEqual([])
+    }))
+
+  it.effect("readPartition returns every record of one partition in offset order, nothing of the others", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      const topic = topics.readPartition.name
+      yield* produce(Array.from({ length: 8 }, (_, i) => ({ topic, key: `key-${i}`, value: i === 5 ? null : `value-${i}`, partition: i % 2 })))
+      const one = yield* kafka.readPartition(topic, 1)
+      expect(one.map((r) => ({ p: r.partition, offset: r.offset, value: text(r.value) })), "partition 1").toEqual(
+        [1, 3, 5, 7].map((i, offset) => ({ p: 1, offset, value: i === 5 ? null : `value-${i}` }))
+      )
+      expect((yield* kafka.readPartition(topic, 0)).map((r) => text(r.value)), "partition 0").toEqual(["value-0", "value-2", "value-4", "value-6"])
+      expect(yield* kafka.readPartition(topic, 2), "an empty partition").toEqual([])
+      expect(yield* kafka.readPartition(topic, 7), "a partition that does not exist").toEqual([])
+      expect(yield* kafka.readPartition(`${target.prefix}never-created`, 0), "a topic that does not exist").toEqual([])
+    }))
+
+  it.effect("co-partitioned members hold partition p of every topic together, never a partition at once, and hand partitions over losing no record", () =>
+    Effect.gen(function*() {
+      const co = [topics.coA, topics.coB]
+      const groupId = group("co")
+      const wave = (tag: string) =>
+        produce(co.flatMap((t) => [0, 1].flatMap((partition) => [0, 1].map((i) => ({ topic: t.name, key: null, value: `${tag}-${t.name}-${partition}-${i}`, partition })))))
+      const all = (tags: ReadonlyArray<string>) => tags.flatMap((tag) => co.flatMap((t) => [0, 1].flatMap((p) => [0, 1].map((i) => `${tag}-${t.name}-${p}-${i}`))))
+      const first = new CoMember("first")
+      const second = new CoMember("second")
+      const seenByAny = (v: string) => first.seen.has(v) || second.seen.has(v)
+      const missing = (tags: ReadonlyArray<string>) => () => `records never handed out: ${all(tags).filter((v) => !seenByAny(v)).join(", ")}`
+
+      yield* wave("w1")
+      yield* first.join(groupId, co)
+      yield* until(() => first.holdsReady(4) && all(["w1"]).every(seenByAny), waitMs, missing(["w1"]))
+      expect(first.partitions(co), "a lone member holds everything").toEqual(co.map((t) => `${t.name}:0,1`))
+
+      const secondScope = yield* Scope.make()
+      yield* second.join(groupId, co).pipe(Scope.provide(secondScope))
+      yield* until(() => first.holdsReady(2) && second.holdsReady(2), waitMs, () => `a split: first holds ${first.partitions(co)}, second ${second.partitions(co)}`)
+      const split = [first, second].map((m) => m.partitions(co).map((s) => s.split(":")[1]))
+      for (const [i, numbers] of split.entries()) expect(new Set(numbers), `partition numbers of member ${i} across the topics`).toHaveLength(1)
+      expect([split[0]![0], split[1]![0]].sort(), "the two members split the partition numbers").toEqual(["0", "1"])
+
+      yield* wave("w2")
+      yield* until(() => all(["w1", "w2"]).every(seenByAny), waitMs, missing(["w1", "w2"]))
+      const holder = (t: ContractTopic, p: number) => (first.held.has(`${t.name}/${p}`) ? first : second)
+      const wrong = co.flatMap((t) => [0, 1].flatMap((p) => [0, 1].map((i) => [holder(t, p), `w2-${t.name}-${p}-${i}`] as const)))
+        .filter(([member, v]) => !member.seen.has(v)).map(([, v]) => v)
+      expect(wrong, "records of the second wave not read by the member holding their partition").toEqual([])
+
+      yield* Scope.close(secondScope, Exit.void)
+      yield* until(() => first.holdsReady(4), waitMs, () => `the first member taking everything back: it holds ${first.partitions(co)}`)
+      yield* wave("w3")
+      yield* until(() => all(["w3"]).every((v) => first.seen.has(v)), waitMs, () => "the third wave read by the remaining member")
+      expect([...first.violations, ...second.violations], "batches of partitions not held and ready, or revocations of partitions not held").toEqual([])
+    }), 4 * target.waitMs)
+
+  it.effect("a co-partitioned subscription to topics of unequal partition counts fails, naming them", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      const error = yield* kafka.subscribe({
+        groupId: group("co-unequal"),
+        topics: [topics.coA.name, topics.readPartition.name],
+        fromBeginning: true,
+        assignment: "co-partitioned"
+      }).pipe(Effect.scoped, Effect.flip)
+      expect({ retriable: error.retriable, message: error.message }).toEqual({
+        retriable: false,
+        message: expect.stringContaining(`same number of partitions, but ${topics.coA.name} has 2, ${topics.readPartition.name} has 3`)
+      })
     }))
 
   it.effect("partitionCount gives the partitions of a topic and undefined for an unknown one", () =>

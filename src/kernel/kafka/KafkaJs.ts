@@ -6,6 +6,7 @@
  */
 import { Effect, Layer, Redacted, Semaphore } from "effect"
 import { type Admin, Kafka, type KafkaConfig as KafkaJsConfig, type SASLOptions } from "kafkajs"
+import { CoPartitioningError, sharedPartitionCount } from "./CoPartitionedAssignment.ts"
 import { CommittedOffsets, readAll, subscribe } from "./KafkaJsConsumer.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import { effectLogCreator, kafkaJsLevel } from "./KafkaJsLogger.ts"
@@ -110,6 +111,30 @@ export const make = Effect.gen(function*() {
   })
 
   /**
+   * Refuses topics of unequal partition counts before joining: the group leader's
+   * assigner would fail on them, and kafkajs would restart the member for ever.
+   */
+  const coPartitioned = (topics: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const counts = yield* Effect.forEach(topics, (topic) => Effect.map(partitionCount(topic), (partitions) => ({ topic, partitions })))
+      yield* Effect.try({
+        try: () => sharedPartitionCount(counts.flatMap((c) => (c.partitions === undefined ? [] : [{ topic: c.topic, partitions: c.partitions }]))),
+        catch: (error) =>
+          new KafkaError({ operation: "subscribe", message: error instanceof CoPartitioningError ? error.message : String(error), retriable: false, cause: error })
+      })
+    })
+
+  /** High watermarks of a topic's chosen partitions that hold records (none for a missing topic). */
+  const watermarksOf = (topic: string, chosen: (partition: number) => boolean) =>
+    Effect.gen(function*() {
+      if (!(yield* topicExists(topic))) return new Map<number, number>()
+      const ends = yield* adminCall("fetchTopicOffsets", (a) => a.fetchTopicOffsets(topic))
+      return new Map(
+        ends.filter((p) => chosen(p.partition) && BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, Number(p.high)] as const)
+      )
+    })
+
+  /**
    * Watermarks and committed offsets of a group's topics, read once (no retries) within
    * a few seconds: a reader that cannot get them now simply knows less.
    */
@@ -135,19 +160,18 @@ export const make = Effect.gen(function*() {
 
   return KafkaClient.of({
     subscribe: (options) =>
-      subscribe(kafka, settings, offsets, options).pipe(
-        Effect.map((subscription) => ({ ...subscription, progress: progressOf(options), progressPerBatch: false })),
-        Effect.withSpan("KafkaJs.subscribe")
-      ),
+      Effect.gen(function*() {
+        if (options.assignment === "co-partitioned") yield* coPartitioned(options.topics)
+        const subscription = yield* subscribe(kafka, settings, offsets, options)
+        return { ...subscription, progress: progressOf(options), progressPerBatch: false }
+      }).pipe(Effect.withSpan("KafkaJs.subscribe")),
     produce,
     transaction,
     readAll: Effect.fn("KafkaJs.readAll")(function*(topic: string) {
-      if (!(yield* topicExists(topic))) return []
-      const ends = yield* adminCall("fetchTopicOffsets", (a) => a.fetchTopicOffsets(topic))
-      const watermarks = new Map(
-        ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, Number(p.high)] as const)
-      )
-      return yield* readAll(kafka, settings, topic, watermarks)
+      return yield* readAll(kafka, settings, topic, yield* watermarksOf(topic, () => true))
+    }),
+    readPartition: Effect.fn("KafkaJs.readPartition")(function*(topic: string, partition: number) {
+      return yield* readAll(kafka, settings, topic, yield* watermarksOf(topic, (p) => p === partition))
     }),
     createTopics: Effect.fn("KafkaJs.createTopics")(function*(specs: ReadonlyArray<TopicSpec>) {
       const existing = new Set(yield* adminCall("listTopics", (a) => a.listTopics()))

@@ -8,8 +8,12 @@ import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
 import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
 import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable, rootCause, toKafkaError } from "./KafkaJsErrors.ts"
+import { HeldPartitions } from "./KafkaJsHeldPartitions.ts"
+import { coPartitionedAssigner } from "./KafkaJsCoPartitionedAssigner.ts"
+import { fixedAssigner } from "./KafkaJsFixedAssigner.ts"
 import { singleActiveAssigner } from "./KafkaJsSingleActiveAssigner.ts"
 import {
+  type AssignmentChange,
   type ConsumedRecord,
   KafkaError,
   type RecordBatch,
@@ -157,10 +161,15 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       (unlisten) => Effect.sync(unlisten)
     )
 
+    const strategy = options.assignment ?? "single-active"
+    const changes = yield* Queue.unbounded<AssignmentChange, KafkaError | Cause.Done>()
+    yield* Effect.addFinalizer(() => Queue.end(changes))
+    const assignment = new HeldPartitions()
+
     const consumer = kafka.consumer({
       ...consumerConfig(settings, options.groupId),
-      // One active member per group (the first to join); later ones stand by.
-      partitionAssigners: [singleActiveAssigner(Date.now())]
+      // Single-active: one active member per group (the first to join), later ones stand by.
+      partitionAssigners: [strategy === "co-partitioned" ? coPartitionedAssigner(() => assignment.partitionNumbers()) : singleActiveAssigner(Date.now())]
     })
     let crashed = false
     const active = yield* Deferred.make<void, KafkaError>()
@@ -172,13 +181,20 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       const error = toKafkaError("consume")(payload.error)
       Deferred.doneUnsafe(active, Exit.fail(error))
       Queue.failCauseUnsafe(queue, Cause.fail(error))
+      Queue.failCauseUnsafe(changes, Cause.fail(error))
     })
     const log = Effect.runForkWith(yield* Effect.context<never>())
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
       rejoinWith = undefined
+      for (const change of assignment.joined(payload.memberAssignment, strategy === "co-partitioned" ? consumer : undefined)) {
+        Queue.offerUnsafe(changes, change)
+      }
       const assigned = Object.values(payload.memberAssignment).reduce((n, partitions) => n + partitions.length, 0)
-      if (assigned > 0) {
+      if (strategy === "co-partitioned") {
+        log(Effect.logInfo(`joined consumer group '${options.groupId}' (co-partitioned), holding ${assigned} partitions`))
+        Deferred.doneUnsafe(active, Exit.void)
+      } else if (assigned > 0) {
         log(Effect.logInfo(`active: consuming all ${assigned} partitions of consumer group '${options.groupId}'`))
         Deferred.doneUnsafe(active, Exit.void)
       } else if (Deferred.isDoneUnsafe(active)) {
@@ -273,6 +289,7 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
 
     const subscription: Subscription = {
       active: Deferred.await(active),
+      assignments: Stream.fromQueue(changes),
       batches: Stream.fromQueue(queue).pipe(
         // The stream's reader stopped (done, interrupted, failed) while the subscription is
         // open: nothing will commit what it held. On our own shutdown the finalizer waits instead.
@@ -303,8 +320,9 @@ const toRecordBatch = (batch: Batch): RecordBatch => ({
 })
 
 /**
- * Every record of `topic` below the high watermarks read at call time, via a throwaway
- * consumer group (kafkajs has no group-less assignment). Ends once each partition's
+ * Every record of the partitions of `topic` in `watermarks` below their high watermarks
+ * read at call time, via a throwaway consumer group holding just those partitions
+ * (kafkajs has no group-less assignment). Ends once each partition's
  * position reaches its watermark; transaction markers count as consumed. The record
  * just below a watermark always exists: it sits in the active segment, which compaction
  * never touches.
@@ -324,7 +342,8 @@ export const readAll = (kafka: Kafka, settings: KafkaJsOptions, topic: string, w
     // A crash may reject before the await below is reached; that must not count as unhandled.
     done.catch(() => {})
     const groupId = `${settings.clientId}-restore-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
-    const consumer = kafka.consumer(consumerConfig(settings, groupId))
+    // Only the partitions asked for are assigned, so no other partition is fetched.
+    const consumer = kafka.consumer({ ...consumerConfig(settings, groupId), partitionAssigners: [fixedAssigner([...watermarks.keys()])] })
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const high = watermarks.get(payload.partition)
       if (high !== undefined && Number(payload.lastOffset) + 1 >= high) remaining.delete(payload.partition)

@@ -6,11 +6,11 @@
  * members of one group must never split the partitions between them.
  */
 import { AssignerProtocol, type PartitionAssigner } from "kafkajs"
+import { letFollowersSyncFirst } from "./KafkaJsFollowerHeadStart.ts"
 
 /** The group protocol name: members that do not speak it cannot join (no silent split). */
 export const singleActiveProtocol = "SingleActiveMember"
 const version = 0
-const followerHeadStartMs = 1_000
 
 /** A member's userData: when it joined (epoch ms), 8 bytes big-endian. */
 const encodeJoinedAt = (joinedAt: number): Buffer => {
@@ -39,11 +39,7 @@ export const singleActiveAssigner = (joinedAt: number): PartitionAssigner => ({ 
   name: singleActiveProtocol,
   version,
   async assign({ members, topics }) {
-    // librdkafka's mock coordinator (the wire tests' broker) ends a sync with the leader's
-    // SyncGroup and refuses a follower's that comes later; real brokers hold followers until
-    // the leader's arrives. Letting the followers go first costs a second per rebalance,
-    // and only when standbys exist.
-    if (members.length > 1) await new Promise((resolve) => setTimeout(resolve, followerHeadStartMs))
+    await letFollowersSyncFirst(members.length)
     const active = activeMember(members.map((m) => ({ memberId: m.memberId, joinedAt: decodeJoinedAt(m.memberMetadata) })))
     const everything = Object.fromEntries(
       topics.map((topic) => [topic, cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) => a - b)])

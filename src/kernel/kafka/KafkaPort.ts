@@ -47,29 +47,76 @@ export interface TopicPartitionOffset {
   readonly offset: number
 }
 
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+/**
+ * How a group's partitions are spread over its members. `single-active`: the member that
+ * joined first holds every partition, the others stand by (state that cannot move with
+ * its partitions stays in one process). `co-partitioned`: partition p of every subscribed
+ * topic goes to one member, balanced over the members; the topics must have equal
+ * partition counts (a subscription to unequal ones fails), and state moves with its
+ * partitions through `Subscription.assignments`. Every member of a group uses the same.
+ */
+export type AssignmentStrategy = "single-active" | "co-partitioned"
+
 export interface SubscribeOptions {
   readonly groupId: string
   readonly topics: ReadonlyArray<string>
   /** Where a group without committed offsets starts. SPEC 2: earliest. */
   readonly fromBeginning: boolean
+  /** Default `single-active`. */
+  readonly assignment?: AssignmentStrategy | undefined
 }
+
+/**
+ * A change of the partitions this member holds. `done` tells the adapter the caller has
+ * handled it; it is idempotent. With `co-partitioned` assignment the adapter waits for it:
+ * - `Assigned`: no batch of these partitions is handed out before `done` (restore their
+ *   state first). Reading starts at the group's committed offsets.
+ * - `Revoked`: no batch of these partitions is handed out after this change. What each
+ *   adapter guarantees about the batches already handed out differs (Kafka's eager
+ *   rebalance protocol, as kafkajs speaks it, reports a revocation only after the fact):
+ *   - embedded broker: the change comes once every batch of these partitions handed to
+ *     this member is committed (a batch never committed holds the partition here until
+ *     the member leaves), and the partitions go to their next owner only after `done` (or
+ *     when this member leaves);
+ *   - kafkajs: before this member rejoins the group (giving its partitions up), every
+ *     batch it handed out has been committed, or given back because its commit failed for
+ *     the rebalance (the next owner reads it again). The change is reported when the new
+ *     assignment arrives, so the next owner may be reading them already; drop their state.
+ * With `single-active` assignment nothing waits for `done`.
+ * Within one rebalance, a member's `Revoked` comes before its `Assigned`.
+ */
+export type AssignmentChange =
+  | { readonly _tag: "Assigned"; readonly partitions: ReadonlyArray<TopicPartition>; readonly done: Effect.Effect<void> }
+  | { readonly _tag: "Revoked"; readonly partitions: ReadonlyArray<TopicPartition>; readonly done: Effect.Effect<void> }
 
 /**
  * A live consumer-group membership. Closing its scope leaves the group. A reader must
  * commit each batch it has handled: an adapter may withhold the next batch until then
- * (the kafkajs adapter does, for backpressure). A group has one active member until
- * partitions can move with their state: the kafkajs adapter gives every partition to the
- * member that joined first, and later members get no batches (standby) until it leaves.
+ * (the kafkajs adapter does, for backpressure). How partitions are spread over the
+ * group's members is the subscription's `assignment`: by default one active member, the
+ * others standing by (no batches) until it leaves.
  */
 export interface Subscription {
   /**
-   * Completes once this member holds partitions: at once for the group's first member, on
-   * takeover for a standby. Build state only then, so it includes the writes of the member
-   * that held the partitions before.
+   * Single-active: completes once this member holds partitions: at once for the group's
+   * first member, on takeover for a standby. Build state only then, so it includes the
+   * writes of the member that held the partitions before. Co-partitioned: completes once
+   * the member has joined the group (state follows `assignments`).
    */
   readonly active: Effect.Effect<void, KafkaError>
   /** Batches in arrival order; each batch holds one topic-partition. */
   readonly batches: Stream.Stream<RecordBatch, KafkaError>
+  /**
+   * This member's assignment changes, in order, from its first assignment on; ends when
+   * the subscription closes. A `co-partitioned` subscriber must read it and run each
+   * change's `done`, or newly assigned partitions are never read.
+   */
+  readonly assignments: Stream.Stream<AssignmentChange, KafkaError>
   /**
    * Commits offsets for this group (next offset to read, per partition). Like every write
    * of the port it is tried once: a failure that a retry may fix (broker away, rebalance)
@@ -126,8 +173,19 @@ export class KafkaClient extends Context.Service<KafkaClient, {
   readonly transaction: <A, E>(
     body: (tx: TransactionContext) => Effect.Effect<A, E>
   ) => Effect.Effect<A, E | KafkaError>
-  /** Every record currently in `topic` (up to the high watermark), for state restore. */
+  /**
+   * Every record currently in `topic` (up to the high watermark), for state restore. On a
+   * compacted topic (`cleanup.policy=compact`) a broker may return anything from the whole
+   * log to its compacted form (the latest record per key, tombstones gone once old), so a
+   * reader folds records by key, the last one winning, and treats tombstones as deletes.
+   */
   readonly readAll: (topic: string) => Effect.Effect<ReadonlyArray<ConsumedRecord>, KafkaError>
+  /**
+   * Every record of one partition of `topic` below its high watermark at call time, in
+   * offset order, as `readAll` reads them (per-partition restore). Empty for a topic or
+   * partition that does not exist.
+   */
+  readonly readPartition: (topic: string, partition: number) => Effect.Effect<ReadonlyArray<ConsumedRecord>, KafkaError>
   /** Creates the topics that do not exist yet; existing topics are left as they are. */
   readonly createTopics: (topics: ReadonlyArray<TopicSpec>) => Effect.Effect<void, KafkaError>
   /** Partition count of a topic, or `undefined` when it does not exist. */

@@ -84,6 +84,7 @@ const brokerWithInputs = (inputs: ReadonlyArray<string>, inputPartitions: number
     produce: unused,
     transaction: unused,
     readAll: unused,
+    readPartition: unused,
     createTopics: (specs) => Effect.sync(() => void created.push(...specs)),
     partitionCount: (topic) => Effect.succeed(inputs.includes(topic) ? inputPartitions : undefined)
   })

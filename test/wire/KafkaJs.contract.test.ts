@@ -378,8 +378,8 @@ describe.skipIf(realBrokers === undefined)(
             groupId,
             topics: [input],
             guarantee: "exactly_once_v2",
-                      handleBatch: (batch) =>
-              Effect.succeed({ records: batch.records.map((r) => ({ topic: output, key: null, value: r.value })), changelog: [] })
+            handleEvent: (event) =>
+              Effect.succeed({ records: event.records.map((r) => ({ topic: output, key: null, value: r.value })), changelog: [] })
           })
           const until = Effect.gen(function*() {
             for (;;) {

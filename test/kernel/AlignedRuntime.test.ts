@@ -13,6 +13,7 @@ import type { TaskDefinition } from "../../src/kernel/runtime/Task.ts"
 import { changelogTopic } from "../../src/kernel/store/StoreSpec.ts"
 import * as StoreKey from "../../src/kernel/store/StoreKey.ts"
 import { runUntilIdle } from "../../src/kernel/testing/RunUntilIdle.ts"
+import { TaskHarness } from "../../src/kernel/testing/TaskHarness.ts"
 
 const utf8 = new TextDecoder()
 const joinSpec = Join.spec({ name: "pairs", key: StoreKey.string, left: Schema.String, right: Schema.String, gapMs: 60_000 })
@@ -91,4 +92,21 @@ describe("aligned consumption", () => {
       expect(broker.records("pairs").map((r) => utf8.decode(r.value!))).toEqual(Array.from({ length: 200 }, (_, i) => `${i}+${i}`))
       expect(broker.records(changelogTopic(settings.applicationId, joinSpec)), "each side buffered and released in the same event").toHaveLength(0)
     }).pipe(Effect.provide(EmbeddedKafka.layer({ maxBatchSize: 500 }))))
+
+  it("TaskHarness delivers several topics' records as one event, in timestamp order", () => {
+    const seen = new Map<number, Array<string>>()
+    const harness = new TaskHarness(pairing("single", seen), settings)
+    const left = [0, 1, 2].map((i) => ({ topic: "left", value: String(i), timestamp: 2 * i }))
+    const right = [0, 1, 2].map((i) => ({ topic: "right", value: String(i), timestamp: 2 * i + 1 }))
+    const together = harness.event([...left, ...right])
+    expect(seen.get(0)).toEqual(["left:0", "right:0", "left:1", "right:1", "left:2", "right:2"])
+    expect(together.records.map((r) => r.value)).toEqual(["0+0", "1+1", "2+2"])
+    expect(together.changelog, "partners of one event leave no trace in the join buffer's changelog").toEqual([])
+    // The same records as two events, one per topic: every left side is written, then deleted.
+    const apart = new TaskHarness(pairing("single", new Map()), settings)
+    const first = apart.event(left)
+    const second = apart.event(right)
+    expect(first.changelog.map((r) => r.value === null)).toEqual([false, false, false])
+    expect(second.changelog.map((r) => r.value === null)).toEqual([true, true, true])
+  })
 })

@@ -57,8 +57,8 @@ export interface ProcessorOptions extends MembershipOptions, Handler {}
  * The one retry policy for writes (the Kafka adapters do not retry writes themselves
  * beyond their client's short built-in retries): a write that fails with a retriable
  * error (broker down, leader moving, rebalance) is retried with backoff exponential from
- * 200 ms, capped at 30 s, for as long as it takes or until shutdown. The batch's state is
- * already applied in memory, so the same output is written again rather than the batch
+ * 200 ms, capped at 30 s, for as long as it takes or until shutdown. The event's state is
+ * already applied in memory, so the same output is written again rather than the event
  * being re-handled; a non-retriable error ends the processor (and the service restarts
  * from the changelog and the last committed offsets).
  */
@@ -162,7 +162,7 @@ export const runWhenActive = <E, R>(
     // - waiting between two attempts: the write is abandoned at once;
     // - an attempt under way: it may finish within `graceMs`, without any further retry;
     //   still running then, or failed, the write is abandoned.
-    // An abandoned write never committed its offsets, so its batch is consumed and handled
+    // An abandoned write never committed its offsets, so its records are consumed and handled
     // again after the restart (outputs may repeat; the changelog-restored state dedupes).
     // Waiting for the next event is interrupted at once.
     const writeWithinGrace = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>) =>
@@ -186,7 +186,7 @@ export const runWhenActive = <E, R>(
         if (steps.length === 0) return
         const fiber = yield* Effect.forkChild({ startImmediately: true })(Effect.forEach(steps, retried, { discard: true }))
         const abandon = (why: string) =>
-          Effect.logWarning(`stopping: write abandoned (${why}); its batch is consumed again after the restart`).pipe(
+          Effect.logWarning(`stopping: write abandoned (${why}); its input is consumed again after the restart`).pipe(
             Effect.andThen(Fiber.interrupt(fiber))
           )
         const stop = Effect.gen(function*() {
@@ -245,37 +245,43 @@ export const runWhenActive = <E, R>(
         ),
         Effect.ignore
       )
-    yield* Effect.forkChild(pull)
     const tick = handler.tick
-    if (tick !== undefined) {
-      yield* Effect.forkChild(Stream.runForEach(Stream.tick(tick.intervalMs), () =>
-        Effect.sync(() => {
-          tickDue = true
-          arrived.fire()
-        })))
-    }
+    const ticks = tick === undefined ? Effect.void : Stream.runForEach(Stream.tick(tick.intervalMs), () =>
+      Effect.sync(() => {
+        tickDue = true
+        arrived.fire()
+      }))
 
-    for (;;) {
-      const woken = arrived.next
-      if (pullFailure !== undefined) return yield* Effect.failCause(pullFailure)
-      if (tickDue) {
-        tickDue = false
-        yield* handle({ _tag: "Tick" })
-        continue
+    /** One event at a time: a due tick first, else the next cut, else wait for a batch, a tick or the idle deadline. */
+    const consume = Effect.gen(function*() {
+      for (;;) {
+        const woken = arrived.next
+        if (pullFailure !== undefined) return yield* Effect.failCause(pullFailure)
+        if (tickDue) {
+          tickDue = false
+          yield* handle({ _tag: "Tick" })
+          continue
+        }
+        // In process, what every partition holds is known before each cut: none is passed over unseen.
+        if (subscription.progressPerBatch === true && progress !== undefined) yield* Effect.ignore(progress)
+        const now = yield* Clock.currentTimeMillis
+        const event = aligner.cut(now)
+        if (event !== undefined) {
+          taken.fire()
+          yield* handle({ _tag: "Input", event })
+          continue
+        }
+        if (!pulling && aligner.buffered === 0 && tick === undefined) return
+        const deadline = aligner.deadline()
+        yield* deadline === undefined
+          ? Deferred.await(woken)
+          : Effect.raceFirst(Deferred.await(woken), Effect.sleep(Math.max(0, deadline - now)))
       }
-      // In process, what every partition holds is known before each cut: none is passed over unseen.
-      if (subscription.progressPerBatch === true && progress !== undefined) yield* Effect.ignore(progress)
-      const now = yield* Clock.currentTimeMillis
-      const event = aligner.cut(now)
-      if (event !== undefined) {
-        taken.fire()
-        yield* handle({ _tag: "Input", event })
-        continue
-      }
-      if (!pulling && aligner.buffered === 0 && tick === undefined) return
-      const deadline = aligner.deadline()
-      yield* deadline === undefined
-        ? Deferred.await(woken)
-        : Effect.raceFirst(Deferred.await(woken), Effect.sleep(Math.max(0, deadline - now)))
-    }
+    })
+    // The puller stops with the loop, before the subscription's scope closes, so the batches
+    // it holds partly taken are given up at once (read again after a restart) instead of
+    // being waited for at shutdown.
+    const puller = yield* Effect.forkChild(pull)
+    const ticker = yield* Effect.forkChild(ticks)
+    return yield* consume.pipe(Effect.ensuring(Effect.andThen(Fiber.interrupt(puller), Fiber.interrupt(ticker))))
   })

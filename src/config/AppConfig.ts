@@ -5,8 +5,13 @@
 import { Config, ConfigProvider, Context, Effect, Layer, Schema } from "effect"
 import { environment, filled } from "./Environment.ts"
 
-const positiveMillis = (name: string, fallback: number) =>
+const positiveInt = (name: string, fallback: number) =>
   filled(name, Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), name).pipe(Config.withDefault(fallback)))
+
+const positiveMillis = positiveInt
+
+const nonNegativeMillis = (name: string, fallback: number) =>
+  filled(name, Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), name).pipe(Config.withDefault(fallback)))
 
 const nonEmpty = (name: string, fallback: string) => filled(name, Config.NonEmptyString(name).pipe(Config.withDefault(fallback)))
 
@@ -30,6 +35,11 @@ export const AppSettings = Config.all({
     Config.Literals(ProcessingGuarantees, "PROCESSING_GUARANTEE").pipe(Config.withDefault<ProcessingGuarantee>("at_least_once"))
   ),
   jobRetentionMs: positiveMillis("JOB_RETENTION_MS", 86_400_000),
+  // Aligned consumption (docs/architecture.md): how long a partition with unread records
+  // not fetched yet may hold the others back, and the bounds of one event.
+  maxTaskIdleMs: nonNegativeMillis("MAX_TASK_IDLE_MS", 100),
+  eventMaxRecords: positiveInt("EVENT_MAX_RECORDS", 5_000),
+  eventMaxBytes: positiveInt("EVENT_MAX_BYTES", 4 * 1024 * 1024),
   httpPort: filled("HTTP_PORT", Config.Port("HTTP_PORT").pipe(Config.withDefault(8080)))
 })
 

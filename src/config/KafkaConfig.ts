@@ -108,6 +108,10 @@ export const KafkaSettings = Config.all({
   logLevel: filled("KAFKA_LOG_LEVEL", Config.Literals(KafkaLogLevels, "KAFKA_LOG_LEVEL").pipe(Config.withDefault<KafkaLogLevel>("info"))),
   transactionalId: optionalString("KAFKA_TRANSACTIONAL_ID"),
   shutdownTimeoutMs: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
+  partitionsConsumedConcurrently: filled(
+    "KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY",
+    Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), "KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY").pipe(Config.withDefault(64))
+  ),
   autoCreateTopics: flag("AUTO_CREATE_TOPICS", false),
   topicPartitions: filled(
     "TOPIC_PARTITIONS",

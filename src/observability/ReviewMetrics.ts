@@ -8,7 +8,8 @@
 import { Effect, Layer, Metric } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ReviewDeadLetterTypes as DeadLetterTypes } from "../review/DeadLetterTypes.ts"
-import type { OutgoingRecord, RecordBatch } from "../kernel/kafka/KafkaPort.ts"
+import type { OutgoingRecord } from "../kernel/kafka/KafkaPort.ts"
+import type { InputEvent } from "../kernel/runtime/InputEvent.ts"
 import { Statuses, Steps } from "../review/schema/ControlRecord.ts"
 import { type FinishedJob, makeOperationsLog } from "./OperationsLog.ts"
 
@@ -63,7 +64,8 @@ export const registerSeries = Effect.gen(function*() {
 export const layer: Layer.Layer<never, never, AppConfig> = Layer.effectDiscard(registerSeries)
 
 export interface BatchObservation {
-  readonly batch: RecordBatch | undefined
+  /** The input records of the event, undefined for clock work. */
+  readonly input: InputEvent | undefined
   readonly now: number
   readonly outputs: ReadonlyArray<OutgoingRecord>
   readonly dlqTopic: string
@@ -79,7 +81,7 @@ export interface BatchObservation {
  * An observer with its own tally of finished jobs (for the completion ratio), the last
  * known lag of each partition, and the operations log (job outcomes, DLQ summaries).
  * Lag is republished on every observation, ticks included, so it stays current when a
- * partition gets no batches; it can only be as new as the last fetch's high watermark.
+ * partition gets no records; it can only be as new as the last fetch's high watermark.
  */
 export const makeObserver = (options: { readonly dlqSummaryIntervalMs?: number } = {}) => {
   let doneJobs = 0
@@ -87,13 +89,15 @@ export const makeObserver = (options: { readonly dlqSummaryIntervalMs?: number }
   const lag = new Map<string, { readonly topic: string; readonly partition: number; readonly records: number }>()
   const operationsLog = makeOperationsLog(options.dlqSummaryIntervalMs)
   return (o: BatchObservation) => Effect.gen(function*() {
-    if (o.batch !== undefined && o.batch.records.length > 0) {
-      const { topic, partition, records } = o.batch
-      yield* Metric.update(Metric.withAttributes(recordsIn, { topic }), records.length)
-      for (const r of records) yield* Metric.update(recordToAggregateLatency, Math.max(0, (o.now - r.timestamp) / 1000))
-      if (o.batch.highWatermark !== undefined) {
-        const next = records[records.length - 1]!.offset + 1
-        lag.set(`${topic}/${partition}`, { topic, partition, records: Math.max(0, o.batch.highWatermark - next) })
+    if (o.input !== undefined) {
+      const perTopic = new Map<string, number>()
+      for (const r of o.input.records) {
+        perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
+        yield* Metric.update(recordToAggregateLatency, Math.max(0, (o.now - r.timestamp) / 1000))
+      }
+      for (const [topic, n] of perTopic) yield* Metric.update(Metric.withAttributes(recordsIn, { topic }), n)
+      for (const { topic, partition, nextOffset, highWatermark } of o.input.partitions) {
+        if (highWatermark !== undefined) lag.set(`${topic}/${partition}`, { topic, partition, records: Math.max(0, highWatermark - nextOffset) })
       }
     }
     for (const l of lag.values()) {

@@ -69,9 +69,9 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           const job = book!.job(jobId)
           if (job !== undefined) tracer.sync(jobId, job.stages, job.traceparent)
         }
-        if (event.batch !== undefined) yield* linkJobTraces(changed, (id) => book!.job(id)?.traceparent)
+        if (event.input !== undefined) yield* linkJobTraces(changed, (id) => book!.job(id)?.traceparent)
         yield* observeMetrics({
-          batch: event.batch,
+          input: event.input,
           now: event.now,
           outputs: event.records,
           dlqTopic: config.dlqTopic,
@@ -79,8 +79,8 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           duplicates,
           lateRecords,
           finished,
-          // State sizes are measured on ticks only: counting jobs on every batch is wasted work.
-          state: event.batch === undefined ? stateSize(book!) : undefined
+          // State sizes are measured on ticks only: counting jobs on every event is wasted work.
+          state: event.input === undefined ? stateSize(book!) : undefined
         })
       })
 
@@ -91,6 +91,7 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
         dlqTopic: config.dlqTopic,
         guarantee: config.processingGuarantee,
         shutdownGraceMs,
+        alignment: { idleMs: config.maxTaskIdleMs, maxEventRecords: config.eventMaxRecords, maxEventBytes: config.eventMaxBytes },
         metricsPrefix: "review_aggregator",
         task,
         observe,
@@ -138,7 +139,7 @@ const stateSize = (book: JobBook) => {
   return { running, finished, pendingJoins: book.pendingJoins }
 }
 
-/** Links the batch's span to the traces of (up to 32 of) the jobs it touched. */
+/** Links the event's span to the traces of (up to 32 of) the jobs it touched. */
 const linkJobTraces = (jobIds: Iterable<string>, traceparentOf: (jobId: string) => string | undefined) =>
   Effect.gen(function*() {
     const span = yield* Effect.option(Effect.currentSpan)

@@ -43,10 +43,10 @@ const processor = StreamProcessor.run({
   groupId: "g",
   topics: ["in"],
   guarantee: "at_least_once",
-  handleBatch: (batch) =>
+  handleEvent: (event) =>
     Effect.sync(() => {
-      handled += batch.records.length
-      return { records: batch.records.map((r) => ({ topic: "out", key: r.key, value: r.value })), changelog: [] }
+      handled += event.records.length
+      return { records: event.records.map((r) => ({ topic: "out", key: r.key, value: r.value })), changelog: [] }
     }),
   shutdownGraceMs: 5_000
 })

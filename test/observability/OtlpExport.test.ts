@@ -32,7 +32,7 @@ const runJobWith = (env: Record<string, string>) =>
   })
 
 describe("OTLP export", () => {
-  it.live("sends the job's and the batches' spans as OTLP/JSON with the service's resource", () =>
+  it.live("sends the job's and the input events' spans as OTLP/JSON with the service's resource", () =>
     Effect.gen(function*() {
       const otlp = yield* receiver
       yield* runJobWith({
@@ -44,18 +44,26 @@ describe("OTLP export", () => {
       expect(spans.length, "no spans arrived at /v1/traces").toBeGreaterThan(0)
       const jobSpans = spans.filter((s) => s.attributes["job.id"] === "otlp-job")
       expect(jobSpans.map((s) => s.name).sort()).toEqual(["job", "stage aggregation", "stage analysis", "stage collection", "stage transform"])
-      const batch = spans.find((s) => s.name === "process control")
-      expect(batch, "a batch span per input batch").toBeDefined()
-      expect(batch!.kind).toBe(SpanKind.consumer)
-      expect(batch!.attributes).toMatchObject({
-        "messaging.system": "kafka",
-        "messaging.operation.type": "process",
-        "messaging.destination.name": "control",
-        "messaging.consumer.group.name": "test-app",
-        "messaging.destination.partition.id": "0",
-        "messaging.batch.message_count": 1,
-        "messaging.kafka.offset": 0
-      })
+      // One CONSUMER span per event: `process <topic>` when it read one topic, `process` with the topics listed otherwise.
+      const events = spans.filter((s) => s.name === "process" || s.name.startsWith("process "))
+      expect(events.length, "a process span per input event").toBeGreaterThan(0)
+      const read = new Set<string>()
+      for (const event of events) {
+        expect(event.kind, event.name).toBe(SpanKind.consumer)
+        expect(event.attributes, event.name).toMatchObject({
+          "messaging.system": "kafka",
+          "messaging.operation.type": "process",
+          "messaging.consumer.group.name": "test-app",
+          "messaging.batch.message_count": expect.any(Number)
+        })
+        const topics = event.name === "process"
+          ? String(event.attributes["messaging.kafka.destinations"]).split(",")
+          : [String(event.attributes["messaging.destination.name"])]
+        if (event.name !== "process") expect(event.name).toBe(`process ${topics[0]}`)
+        else expect(topics.length, "a plain `process` span lists the topics it read").toBeGreaterThan(1)
+        for (const topic of topics) read.add(topic)
+      }
+      expect([...read].sort(), "the events read every input topic").toEqual(["analysis", "control", "transform"])
       expect(spans[0]!.resource).toMatchObject({
         "service.name": "review-aggregator",
         "service.version": packageJson.version,

@@ -79,10 +79,10 @@ const run = (options: CrashRunOptions) =>
   Effect.gen(function*() {
     const rng = random(options.seed)
     const guarantee = options.guarantee ?? "at_least_once"
-    const settings = AppConfig.layerWith({ ...sampleTimings, processingGuarantee: guarantee })
     const partitions = 3
-    // Small batches give many events, so crash points fall all over the run.
+    // Small batches and events give many events, so crash points fall all over the run.
     const maxBatchSize = 2 + rng.int(9)
+    const settings = AppConfig.layerWith({ ...sampleTimings, processingGuarantee: guarantee, eventMaxRecords: maxBatchSize })
     const broker = yield* EmbeddedKafka.make({ defaultPartitions: partitions, maxBatchSize })
     const config = yield* Effect.provide(Effect.gen(function*() {
       return yield* AppConfig

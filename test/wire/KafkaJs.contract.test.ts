@@ -213,24 +213,39 @@ describe.skipIf(mockUnavailable !== undefined)(
         waitMs: 20_000
       })
 
-      it.effect("hands out the next batch only once the previous one is committed, keeping the membership meanwhile", () =>
+      it.effect("hands out a batch of each partition at once, a partition's next only once a commit covers all of its batch, keeping the membership meanwhile", () =>
         Effect.gen(function*() {
           const kafka = yield* KafkaClient
-          yield* kafka.produce([0, 1].map((partition) => ({ topic: heldTopic.name, key: null, value: `p${partition}`, partition })))
+          const text = (b: RecordBatch | undefined) => b?.records.map((r) => new TextDecoder().decode(r.value!))
+          yield* kafka.produce([
+            { topic: heldTopic.name, key: null, value: "a0", partition: 0 },
+            { topic: heldTopic.name, key: null, value: "a1", partition: 0 },
+            { topic: heldTopic.name, key: null, value: "b0", partition: 1 }
+          ])
           const subscription = yield* kafka.subscribe({ groupId: "kafkajs-held", topics: [heldTopic.name], fromBeginning: true })
           const received: Array<RecordBatch> = []
           yield* subscription.batches.pipe(Stream.runForEach((batch) => Effect.sync(() => received.push(batch))), Effect.forkScoped)
-          yield* until(() => received.length >= 1, 15_000, "first batch")
+          yield* until(() => received.length >= 2, 15_000, "a batch of each partition")
+          expect(received.map((b) => b.partition).sort(), "both partitions' batches out together").toEqual([0, 1])
+          const first = received.find((b) => b.partition === 0)!
+          expect(text(first), "partition 0's records, fetched together").toEqual(["a0", "a1"])
+          yield* kafka.produce([{ topic: heldTopic.name, key: null, value: "a2", partition: 0 }])
+          // Partition 1 committed, partition 0 only up to its first record: its batch stays out.
+          yield* subscription.commit([
+            ...nextOffsets(received.find((b) => b.partition === 1)!),
+            { topic: heldTopic.name, partition: 0, offset: first.records[0]!.offset + 1 }
+          ])
           // Held longer than the 6 s session timeout: only heartbeats keep the member in the group.
           yield* Effect.sleep("7 seconds")
-          expect(received, "batches handed out while the first is uncommitted").toHaveLength(1)
-          yield* subscription.commit(nextOffsets(received[0]!))
+          expect(received, "no batch handed out while part of partition 0's batch is uncommitted").toHaveLength(2)
+          yield* subscription.commit(nextOffsets(first))
           const committedAt = Date.now()
-          yield* until(() => received.length >= 2, 10_000, "second batch")
+          yield* until(() => received.length >= 3, 10_000, "partition 0's next batch")
           // A member that had lost its session would first rejoin the group (3 s or more on the mock).
           expect(Date.now() - committedAt, "delay of the next batch after the commit").toBeLessThan(2_500)
-          expect(received.map((b) => b.partition).sort()).toEqual([0, 1])
-          yield* subscription.commit(nextOffsets(received[1]!))
+          expect(received[2]!.partition).toBe(0)
+          expect(text(received[2]), "partition 0 continues after what was committed").toEqual(["a2"])
+          yield* subscription.commit(nextOffsets(received[2]!))
         }))
 
       it.effect("closing a subscription first lets the batch being handled finish and commit (graceful shutdown)", () =>
@@ -378,8 +393,8 @@ describe.skipIf(realBrokers === undefined)(
             groupId,
             topics: [input],
             guarantee: "exactly_once_v2",
-                      handleBatch: (batch) =>
-              Effect.succeed({ records: batch.records.map((r) => ({ topic: output, key: null, value: r.value })), changelog: [] })
+            handleEvent: (event) =>
+              Effect.succeed({ records: event.records.map((r) => ({ topic: output, key: null, value: r.value })), changelog: [] })
           })
           const until = Effect.gen(function*() {
             for (;;) {

@@ -1,8 +1,10 @@
 /**
  * Consumer-group subscriptions and full-topic reads on kafkajs. A batch is handed to
  * the stream from `eachBatch`, which then waits (heartbeating) until the pipeline has
- * committed it: kafkajs fetches no further batch meanwhile, so a slow pipeline slows
- * consumption instead of piling batches up, and nothing is committed that was not handled.
+ * committed all of it: kafkajs fetches no further batch of that partition meanwhile, so a
+ * slow pipeline slows consumption instead of piling batches up, and nothing is committed
+ * that was not handled. Batches of several partitions are out at once, for the reader to
+ * align them.
  */
 import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
 import type { Batch, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs"
@@ -115,7 +117,11 @@ export const consumerConfig = (settings: KafkaJsOptions, groupId: string) => ({
  */
 const runConsumer = (
   consumer: Consumer,
-  options: { readonly topics: ReadonlyArray<string>; readonly eachBatch: (payload: EachBatchPayload) => Promise<void> },
+  options: {
+    readonly topics: ReadonlyArray<string>
+    readonly eachBatch: (payload: EachBatchPayload) => Promise<void>
+    readonly concurrency?: number | undefined
+  },
   shutdownTimeoutMs: number
 ) =>
   Effect.gen(function*() {
@@ -130,7 +136,12 @@ const runConsumer = (
         try {
           await consumer.connect()
           await consumer.subscribe({ topics: [...options.topics], fromBeginning: true })
-          await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: options.eachBatch })
+          await consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: options.concurrency ?? 1,
+            eachBatch: options.eachBatch
+          })
         } catch (error) {
           await consumer.disconnect().catch(() => {})
           throw error
@@ -143,6 +154,8 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<RecordBatch, KafkaError | Cause.Done>()
     const pending = new Map<string, InFlight>()
+    /** Offsets this member committed, per partition: a batch they already cover is not handed out again. */
+    const committedUpTo = new Map<string, number>()
     const commits = new Set<Promise<unknown>>()
     /** No further batch is handed out (shutdown, or nobody reads the stream any more). */
     let closing = false
@@ -150,9 +163,13 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     /** Set while a commit failed for a rebalance: kafkajs must rejoin before the retry can succeed. */
     let rejoinWith: unknown
 
+    // A commit that covers only part of a batch leaves it waiting: its rest is still
+    // buffered by the reader, and kafkajs must not fetch past it.
     const acknowledge = (committed: ReadonlyArray<TopicPartitionOffset>) => {
       for (const o of committed) {
-        const batch = pending.get(tpKey(o.topic, o.partition))
+        const key = tpKey(o.topic, o.partition)
+        committedUpTo.set(key, Math.max(o.offset, committedUpTo.get(key) ?? 0))
+        const batch = pending.get(key)
         if (batch !== undefined && o.offset >= batch.nextOffset) batch.settle("handled")
       }
     }
@@ -226,6 +243,8 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       // Hand out nothing more until the group is rejoined; throwing makes kafkajs rejoin now.
       if (rejoinWith !== undefined) throw rootCause(rejoinWith)
       const key = tpKey(batch.topic, batch.partition)
+      // Fetched again after a rejoin although this member committed it meanwhile: done.
+      if ((committedUpTo.get(key) ?? 0) > Number(last.offset)) return resolveOffset(last.offset)
       const handed = inFlight(Number(last.offset) + 1)
       pending.set(key, handed)
       Queue.offerUnsafe(queue, toRecordBatch(batch))
@@ -248,7 +267,20 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       if (rejoin !== undefined) throw rootCause(rejoin)
     }
 
-    yield* runConsumer(consumer, { topics: options.topics, eachBatch }, settings.shutdownTimeoutMs)
+    // Several partitions' batches are out at once (one kafkajs worker each), so the reader
+    // can merge them by timestamp. kafkajs's runner (consumer/fetcher.js, workerQueue.js)
+    // fetches from each broker, hands that fetch's batches to the workers and fetches from
+    // that broker again only once every one of them has returned from eachBatch. As each
+    // waits until it is committed, a partition whose batch the reader has used up gets its
+    // next batch only after the reader has committed all the others of the same fetch: a
+    // reader that waits for that partition waits in vain, until its idle time
+    // (MAX_TASK_IDLE_MS) lets it pass the partition over. Partitions beyond the concurrency
+    // wait for a free worker, i.e. for a commit.
+    yield* runConsumer(consumer, {
+      topics: options.topics,
+      eachBatch,
+      concurrency: settings.partitionsConsumedConcurrently ?? 64
+    }, settings.shutdownTimeoutMs)
 
     // Registered after the consumer, so it runs before the disconnect: let the pipeline
     // finish and commit the batch it holds, then leave the group.

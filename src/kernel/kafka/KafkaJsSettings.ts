@@ -49,6 +49,12 @@ export interface KafkaJsOptions {
    * each later step (leaving the group, disconnecting).
    */
   readonly shutdownTimeoutMs: number
+  /**
+   * How many partitions' batches kafkajs may hand out at once (its
+   * `partitionsConsumedConcurrently`); at least the partitions a member reads, so the
+   * reader can align them. Default 64.
+   */
+  readonly partitionsConsumedConcurrently?: number | undefined
 }
 
 /** The adapter's options, provided by the application's configuration. */

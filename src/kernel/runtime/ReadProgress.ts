@@ -6,7 +6,8 @@
  * taken. `decisionTime` is the time of the latest barrier passed: behind, restoring or
  * cut off from the broker, it stands still, and such decisions wait.
  */
-import type { PartitionProgress, RecordBatch } from "../kafka/KafkaPort.ts"
+import type { PartitionProgress } from "../kafka/KafkaPort.ts"
+import type { PartitionRead } from "./InputEvent.ts"
 
 interface Barrier {
   readonly time: number
@@ -26,12 +27,11 @@ export class ReadProgress {
   private caughtUpSince: number | undefined
 
 
-  /** Records what a handled batch tells: where reading continues and what the partition held. */
-  handled(batch: RecordBatch): void {
-    const key = partitionKey(batch.topic, batch.partition)
-    const last = batch.records[batch.records.length - 1]
-    if (last !== undefined) this.position.set(key, last.offset + 1)
-    if (batch.highWatermark !== undefined) this.watermark.set(key, Math.max(batch.highWatermark, this.watermark.get(key) ?? 0))
+  /** Records what a handled event tells of one partition: where reading continues and what the partition held. */
+  handled(read: PartitionRead): void {
+    const key = partitionKey(read.topic, read.partition)
+    this.position.set(key, read.nextOffset)
+    if (read.highWatermark !== undefined) this.watermark.set(key, Math.max(read.highWatermark, this.watermark.get(key) ?? 0))
   }
 
   /**

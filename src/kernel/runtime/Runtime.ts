@@ -6,8 +6,10 @@
  */
 import { Clock, Effect } from "effect"
 import type { Scope } from "effect"
-import type { KafkaClient, KafkaError, RecordBatch, Subscription } from "../kafka/KafkaPort.ts"
+import type { KafkaClient, KafkaError, Subscription } from "../kafka/KafkaPort.ts"
 import * as StreamProcessor from "./StreamProcessor.ts"
+import type { AlignmentSettings } from "./AlignedInput.ts"
+import type { InputEvent } from "./InputEvent.ts"
 import { changelogTopic } from "../store/StoreSpec.ts"
 import { storesOf, type TaskDefinition } from "./Task.ts"
 import { TaskInstance, type EventOutput } from "./TaskInstance.ts"
@@ -24,11 +26,14 @@ export interface RuntimeSettings {
   readonly guarantee: Guarantee
   /** How long the write in flight may still take once shutdown begins (default 10 s). */
   readonly shutdownGraceMs?: number | undefined
+  /** Idle time and event bounds of aligned consumption (defaults: AlignedInput's). */
+  readonly alignment?: AlignmentSettings | undefined
 }
 
 /** What one handled event produced, for the application's own observers (metrics, tracing, logs). */
 export interface HandledEvent<E> extends EventOutput<E> {
-  readonly batch: RecordBatch | undefined
+  /** The input records of the event (those of this task), or undefined for clock work. */
+  readonly input: InputEvent | undefined
   readonly now: number
   readonly task: TaskInstance<E>
 }
@@ -37,7 +42,7 @@ export interface RuntimeOptions<E> extends RuntimeSettings {
   /** Prefix of the runtime's metric names (e.g. the application's); default `stream_task`. */
   readonly metricsPrefix?: string | undefined
   readonly task: TaskDefinition<E>
-  /** Runs after each event is handled, before it is written (inside the batch's `process <topic>` span). */
+  /** Runs after each event is handled, per task it touched, before it is written (inside the event's `process` span). */
   readonly observe?: ((event: HandledEvent<E>) => Effect.Effect<void>) | undefined
   /** Runs once the stores are restored (after this member got its partitions) and before the first record is handled. */
   readonly onRestored?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
@@ -54,7 +59,7 @@ const reportRestore = (task: string, taskId: number, report: RestoreReport) =>
 
 /**
  * The handler of a runtime: restores its tasks (reading their changelogs) when built,
- * then handles batches and ticks. Built only once this member holds its partitions, so
+ * then handles input events and ticks. Built only once this member holds its partitions, so
  * the state includes everything the previous holder wrote.
  */
 const makeHandler = <E>(options: RuntimeOptions<E>) =>
@@ -82,8 +87,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
       })
     // A single task exists from the start; partition tasks appear with their first record.
     if (definition.partitioning === "single") yield* create(0)
-    const taskFor = (partition: number) => {
-      const id = definition.partitioning === "single" ? 0 : partition
+    const taskFor = (id: number) => {
       const existing = tasks.get(id)
       return existing !== undefined ? Effect.succeed(existing) : create(id)
     }
@@ -100,24 +104,44 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
           return partitions._tag === "Some"
         })
 
-    const handleBatch = (batch: RecordBatch, readProgress: Subscription["progress"]) =>
+    /** Splits an event by task, keeping the event's order within each task. */
+    const byTask = (event: InputEvent) => {
+      if (definition.partitioning === "single") return new Map([[0, event]])
+      const split = new Map<number, { records: Array<InputEvent["records"][number]>; partitions: Array<InputEvent["partitions"][number]> }>()
+      const part = (id: number) => {
+        let p = split.get(id)
+        if (p === undefined) split.set(id, p = { records: [], partitions: [] })
+        return p
+      }
+      for (const record of event.records) part(record.partition).records.push(record)
+      for (const read of event.partitions) part(read.partition).partitions.push(read)
+      return split as ReadonlyMap<number, InputEvent>
+    }
+
+    const handleEvent = (event: InputEvent, readProgress: Subscription["progress"]) =>
       Effect.gen(function*() {
-        const task = yield* taskFor(batch.partition)
         const reachable = yield* refresh(readProgress)
         const now = yield* Clock.currentTimeMillis
         const started = performance.now()
-        task.setTime(now, progress.decisionTime, progress.pendingActive(now))
-        for (const record of batch.records) task.process(record)
-        progress.handled(batch)
-        // Batch-end decisions by absence (a step complete, later records late) may use `now`
-        // only if nothing known to be in the partitions is still unread.
-        task.setTime(now, reachable && progress.caughtUp ? now : progress.decisionTime, progress.pendingActive(now))
-        task.run(task.handlers.endBatch)
-        const output = task.drain()
+        const records = []
+        const changelog = []
+        for (const [taskId, input] of byTask(event)) {
+          const task = yield* taskFor(taskId)
+          task.setTime(now, progress.decisionTime, progress.pendingActive(now))
+          for (const record of input.records) task.process(record)
+          for (const read of input.partitions) progress.handled(read)
+          // Event-end decisions by absence (a step complete, later records late) may use `now`
+          // only if nothing known to be in the partitions is still unread.
+          task.setTime(now, reachable && progress.caughtUp ? now : progress.decisionTime, progress.pendingActive(now))
+          task.run(task.handlers.endBatch)
+          const output = task.drain()
+          yield* metrics.state(taskLabel(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
+          yield* observe({ ...output, input, now, task })
+          records.push(...output.records)
+          changelog.push(...output.changelog)
+        }
         yield* metrics.batchHandled((performance.now() - started) / 1000)
-        yield* metrics.state(taskLabel(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
-        yield* observe({ ...output, batch, now, task })
-        return { records: output.records, changelog: output.changelog }
+        return { records, changelog }
       })
 
     const punctuate = (readProgress: Subscription["progress"]) => Effect.gen(function*() {
@@ -136,7 +160,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
         task.run(task.handlers.punctuate)
         const output = task.drain()
         yield* metrics.state(taskLabel(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
-        yield* observe({ ...output, batch: undefined, now, task })
+        yield* observe({ ...output, input: undefined, now, task })
         records.push(...output.records)
         changelog.push(...output.changelog)
       }
@@ -145,7 +169,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
 
     if (options.onRestored !== undefined) yield* options.onRestored([...tasks.values()])
     return {
-      handleBatch,
+      handleEvent,
       tick: definition.punctuateEveryMs === undefined ? undefined : { intervalMs: definition.punctuateEveryMs, run: punctuate }
     } satisfies StreamProcessor.Handler
   })
@@ -156,5 +180,6 @@ export const run = <E>(options: RuntimeOptions<E>): Effect.Effect<void, KafkaErr
     groupId: options.applicationId,
     topics: options.task.topics,
     guarantee: options.guarantee,
-    shutdownGraceMs: options.shutdownGraceMs
+    shutdownGraceMs: options.shutdownGraceMs,
+    alignment: options.alignment
   }, makeHandler(options))

@@ -1,19 +1,22 @@
 /**
- * Runs a stateful consumer: one consumer-group subscription to the input topics,
- * merged with a clock tick when there is clock work, handled strictly one event at a time. After each event its
- * outputs are written, then its state changes (changelog), then the input offsets are
- * committed (at_least_once); or all three in one Kafka transaction (exactly_once_v2).
+ * Runs a stateful consumer: one consumer-group subscription to the input topics, its
+ * batches aligned into events (records of several partitions in timestamp order), and a
+ * clock tick when there is clock work, handled strictly one event at a time. After each
+ * event its outputs are written, then its state changes (changelog), then the offsets of
+ * what it read are committed (at_least_once); or all three in one Kafka transaction
+ * (exactly_once_v2).
  */
-import { Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import {
   KafkaClient,
   type KafkaError,
   type OutgoingRecord,
-  type RecordBatch,
   type Subscription,
   type TopicPartitionOffset
 } from "../kafka/KafkaPort.ts"
+import { AlignedInput, defaultAlignment, type AlignmentSettings } from "./AlignedInput.ts"
+import { offsetsOf, topicsOf, type InputEvent } from "./InputEvent.ts"
 
 export type Guarantee = "at_least_once" | "exactly_once_v2"
 
@@ -24,10 +27,10 @@ export interface StepOutput {
   readonly changelog: ReadonlyArray<OutgoingRecord>
 }
 
-/** What the processor calls per batch and, if there is clock work, per tick. */
+/** What the processor calls per input event and, if there is clock work, per tick. */
 export interface Handler {
-  /** `progress` is the subscription's, when its adapter can read it for every batch. */
-  readonly handleBatch: (batch: RecordBatch, progress: Subscription["progress"]) => Effect.Effect<StepOutput>
+  /** `progress` is the subscription's, when its adapter can read it for every event. */
+  readonly handleEvent: (event: InputEvent, progress: Subscription["progress"]) => Effect.Effect<StepOutput>
   /** Clock work and how often it runs; no timer at all without it. */
   readonly tick?: {
     readonly intervalMs: number
@@ -44,6 +47,8 @@ export interface MembershipOptions {
    * write of the event in flight may still take before it is abandoned. Default 10 s.
    */
   readonly shutdownGraceMs?: number | undefined
+  /** How batches are cut into events: idle time and event bounds (defaults: AlignedInput's). */
+  readonly alignment?: AlignmentSettings | undefined
 }
 
 export interface ProcessorOptions extends MembershipOptions, Handler {}
@@ -52,8 +57,8 @@ export interface ProcessorOptions extends MembershipOptions, Handler {}
  * The one retry policy for writes (the Kafka adapters do not retry writes themselves
  * beyond their client's short built-in retries): a write that fails with a retriable
  * error (broker down, leader moving, rebalance) is retried with backoff exponential from
- * 200 ms, capped at 30 s, for as long as it takes or until shutdown. The batch's state is
- * already applied in memory, so the same output is written again rather than the batch
+ * 200 ms, capped at 30 s, for as long as it takes or until shutdown. The event's state is
+ * already applied in memory, so the same output is written again rather than the event
  * being re-handled; a non-retriable error ends the processor (and the service restarts
  * from the changelog and the last committed offsets).
  */
@@ -61,27 +66,48 @@ const writeRetry = Schedule.exponential("200 millis").pipe(
   Schedule.modifyDelay((m) => Effect.succeed(Math.min(Duration.toMillis(m.output), 30_000)))
 )
 
-type Event = { readonly _tag: "Batch"; readonly batch: RecordBatch } | { readonly _tag: "Tick" }
+type Event = { readonly _tag: "Input"; readonly event: InputEvent } | { readonly _tag: "Tick" }
 
-const nextOffsets = (batch: RecordBatch): ReadonlyArray<TopicPartitionOffset> => {
-  const last = batch.records[batch.records.length - 1]
-  return last === undefined ? [] : [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]
+/**
+ * The event's CONSUMER span after the messaging semantic conventions: `process <topic>`
+ * when it read one topic, plain `process` with the topics listed when it read several.
+ */
+const processSpan = (groupId: string, event: InputEvent) => {
+  const topics = topicsOf(event)
+  const only = topics.length === 1 ? topics[0]! : undefined
+  const single = event.partitions.length === 1 && event.records.length > 0 ? event.partitions[0]! : undefined
+  return {
+    name: only === undefined ? "process" : `process ${only}`,
+    attributes: {
+      "messaging.system": "kafka",
+      "messaging.operation.type": "process",
+      "messaging.operation.name": "process",
+      ...(only === undefined ? { "messaging.kafka.destinations": topics.join(",") } : { "messaging.destination.name": only }),
+      "messaging.consumer.group.name": groupId,
+      "messaging.batch.message_count": event.records.length,
+      ...(single === undefined ? {} : {
+        "messaging.destination.partition.id": String(single.partition),
+        "messaging.kafka.offset": event.records[0]!.offset,
+        "messaging.kafka.batch.last_offset": event.records[event.records.length - 1]!.offset
+      })
+    }
+  }
 }
 
-/** Attributes of a batch's span, after the messaging semantic conventions (`process` of a batch). */
-const processAttributes = (groupId: string, batch: RecordBatch) => ({
-  "messaging.system": "kafka",
-  "messaging.operation.type": "process",
-  "messaging.operation.name": "process",
-  "messaging.destination.name": batch.topic,
-  "messaging.destination.partition.id": String(batch.partition),
-  "messaging.consumer.group.name": groupId,
-  "messaging.batch.message_count": batch.records.length,
-  ...(batch.records.length === 0 ? {} : {
-    "messaging.kafka.offset": batch.records[0]!.offset,
-    "messaging.kafka.batch.last_offset": batch.records[batch.records.length - 1]!.offset
-  })
-})
+/** A one-shot wake-up that is renewed each time it fires; a waiter takes the current one before it checks. */
+const makeSignal = () => {
+  let current = Deferred.makeUnsafe<void>()
+  return {
+    get next() {
+      return current
+    },
+    fire: () => {
+      const fired = current
+      current = Deferred.makeUnsafe<void>()
+      Deferred.doneUnsafe(fired, Effect.void)
+    }
+  }
+}
 
 /** Consumes until interrupted (closing the scope leaves the group). */
 export const run = (options: ProcessorOptions): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
@@ -100,6 +126,12 @@ export const runWhenActive = <E, R>(
     const kafka = yield* KafkaClient
     const subscription = yield* kafka.subscribe({ groupId: options.groupId, topics: options.topics, fromBeginning: true })
     yield* subscription.active
+    const aligner = new AlignedInput(options.alignment ?? defaultAlignment)
+    // What the broker says of each partition also tells the aligner which ones hold unread records.
+    const progress = subscription.progress === undefined ? undefined : Effect.tap(subscription.progress, (partitions) =>
+      Effect.sync(() => {
+        for (const p of partitions) aligner.observe(p.topic, p.partition, p.highWatermark, p.committed)
+      }))
     const handler = yield* makeHandler
 
     /**
@@ -130,7 +162,7 @@ export const runWhenActive = <E, R>(
     // - waiting between two attempts: the write is abandoned at once;
     // - an attempt under way: it may finish within `graceMs`, without any further retry;
     //   still running then, or failed, the write is abandoned.
-    // An abandoned write never committed its offsets, so its batch is consumed and handled
+    // An abandoned write never committed its offsets, so its records are consumed and handled
     // again after the restart (outputs may repeat; the changelog-restored state dedupes).
     // Waiting for the next event is interrupted at once.
     const writeWithinGrace = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>) =>
@@ -154,7 +186,7 @@ export const runWhenActive = <E, R>(
         if (steps.length === 0) return
         const fiber = yield* Effect.forkChild({ startImmediately: true })(Effect.forEach(steps, retried, { discard: true }))
         const abandon = (why: string) =>
-          Effect.logWarning(`stopping: write abandoned (${why}); its batch is consumed again after the restart`).pipe(
+          Effect.logWarning(`stopping: write abandoned (${why}); its input is consumed again after the restart`).pipe(
             Effect.andThen(Fiber.interrupt(fiber))
           )
         const stop = Effect.gen(function*() {
@@ -169,17 +201,20 @@ export const runWhenActive = <E, R>(
         return yield* Effect.interruptible(Fiber.join(fiber)).pipe(Effect.onInterrupt(() => stop))
       })
 
-    // A batch is one CONSUMER span (OpenTelemetry messaging conventions) around its handling
-    // and its writes, so produce and commit spans are its children. Clock work gets a span
-    // only when it has something to write.
+    // An event is one CONSUMER span (OpenTelemetry messaging conventions) around its
+    // handling and its writes, so produce and commit spans are its children. Clock work
+    // gets a span only when it has something to write.
     const handle = (event: Event) =>
       Effect.uninterruptible(
-        event._tag === "Batch"
-          ? Effect.flatMap(
-            handler.handleBatch(event.batch, subscription.progressPerBatch === true ? subscription.progress : undefined),
-            (output) => writeWithinGrace(output, nextOffsets(event.batch))
-          ).pipe(Effect.withSpan(`process ${event.batch.topic}`, { kind: "consumer", attributes: processAttributes(options.groupId, event.batch) }))
-          : Effect.flatMap(handler.tick!.run(subscription.progress), (output) =>
+        event._tag === "Input"
+          ? Effect.suspend(() => {
+            const span = processSpan(options.groupId, event.event)
+            return Effect.flatMap(
+              handler.handleEvent(event.event, subscription.progressPerBatch === true ? progress : undefined),
+              (output) => writeWithinGrace(output, offsetsOf(event.event))
+            ).pipe(Effect.withSpan(span.name, { kind: "consumer", attributes: span.attributes }))
+          })
+          : Effect.flatMap(handler.tick!.run(progress), (output) =>
             output.records.length === 0 && output.changelog.length === 0
               ? Effect.void
               : writeWithinGrace(output, []).pipe(
@@ -187,10 +222,66 @@ export const runWhenActive = <E, R>(
               ))
       )
 
-    const batches = Stream.map(subscription.batches, (batch): Event => ({ _tag: "Batch", batch }))
+    // Batches are pulled into the aligner as they come, until its buffer is full; the
+    // loop below cuts one event at a time from it. A cut waits while a partition known to
+    // hold unread records has none buffered, until a batch arrives or the idle time ends.
+    let pulling = true
+    let pullFailure: Cause.Cause<KafkaError> | undefined
+    let tickDue = false
+    const arrived = makeSignal()
+    const taken = makeSignal()
+    const pull = Stream.runForEach(subscription.batches, (batch) =>
+      Effect.gen(function*() {
+        aligner.add(batch)
+        arrived.fire()
+        while (aligner.full) yield* Deferred.await(taken.next)
+      })).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            pulling = false
+            if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) pullFailure = exit.cause
+            arrived.fire()
+          })
+        ),
+        Effect.ignore
+      )
     const tick = handler.tick
-    const events = tick === undefined
-      ? batches
-      : Stream.merge(batches, Stream.map(Stream.tick(tick.intervalMs), (): Event => ({ _tag: "Tick" })))
-    yield* Stream.runForEach(events, handle)
+    const ticks = tick === undefined ? Effect.void : Stream.runForEach(Stream.tick(tick.intervalMs), () =>
+      Effect.sync(() => {
+        tickDue = true
+        arrived.fire()
+      }))
+
+    /** One event at a time: a due tick first, else the next cut, else wait for a batch, a tick or the idle deadline. */
+    const consume = Effect.gen(function*() {
+      for (;;) {
+        const woken = arrived.next
+        if (pullFailure !== undefined) return yield* Effect.failCause(pullFailure)
+        if (tickDue) {
+          tickDue = false
+          yield* handle({ _tag: "Tick" })
+          continue
+        }
+        // In process, what every partition holds is known before each cut: none is passed over unseen.
+        if (subscription.progressPerBatch === true && progress !== undefined) yield* Effect.ignore(progress)
+        const now = yield* Clock.currentTimeMillis
+        const event = aligner.cut(now)
+        if (event !== undefined) {
+          taken.fire()
+          yield* handle({ _tag: "Input", event })
+          continue
+        }
+        if (!pulling && aligner.buffered === 0 && tick === undefined) return
+        const deadline = aligner.deadline()
+        yield* deadline === undefined
+          ? Deferred.await(woken)
+          : Effect.raceFirst(Deferred.await(woken), Effect.sleep(Math.max(0, deadline - now)))
+      }
+    })
+    // The puller stops with the loop, before the subscription's scope closes, so the batches
+    // it holds partly taken are given up at once (read again after a restart) instead of
+    // being waited for at shutdown.
+    const puller = yield* Effect.forkChild(pull)
+    const ticker = yield* Effect.forkChild(ticks)
+    return yield* consume.pipe(Effect.ensuring(Effect.andThen(Fiber.interrupt(puller), Fiber.interrupt(ticker))))
   })

@@ -50,7 +50,7 @@ export interface TaskStores {
 export interface TaskHandlers<E> {
   /** Handles one consumed record of any input topic (see `Inputs.route` for typed routing). */
   readonly process: (record: ConsumedRecord, ctx: TaskContext<E>) => void
-  /** Runs after the records of a batch, before its state is flushed (e.g. batch accumulators folded in). */
+  /** Runs after the task's records of an input event, before its state is flushed (e.g. accumulators folded in). */
   readonly endBatch?: ((ctx: TaskContext<E>) => void) | undefined
   /** Scheduled work (window closes, deadlines, periodic publishing) if the definition asks for it. */
   readonly punctuate?: ((ctx: TaskContext<E>) => void) | undefined

@@ -1,7 +1,8 @@
 /**
- * Drives one task in memory, without a broker: hand it records, end batches, punctuate,
- * read what it wrote, and restart it from the changelog it has written so far. For
- * unit and property tests of a task's logic; `RunUntilIdle` runs a whole runtime.
+ * Drives one task in memory, without a broker: hand it records (one by one, or several
+ * topics' at once as one event), end batches, punctuate, read what it wrote, and restart
+ * it from the changelog it has written so far. For unit and property tests of a task's
+ * logic and for benches; `RunUntilIdle` runs a whole runtime.
  */
 import type { ConsumedRecord, Headers, OutgoingRecord } from "../kafka/KafkaPort.ts"
 import type { StoreSpec } from "../store/StoreSpec.ts"
@@ -50,17 +51,21 @@ export class TaskHarness<E> {
   }
 
   process(record: TestRecord): this {
-    const consumed: ConsumedRecord = {
-      topic: record.topic,
-      partition: record.partition ?? this.taskId,
-      offset: record.offset ?? this.nextOffset++,
-      timestamp: record.timestamp ?? this.now,
-      key: bytes(record.key),
-      value: bytes(record.value),
-      headers: record.headers ?? {}
-    }
-    this.task.process(consumed)
+    this.task.process(this.consumed(record))
     return this
+  }
+
+  /**
+   * One event of records of any topics, handled as the runtime's aligned consumption
+   * hands them over: in record-timestamp order (stable for equal times), then the event's
+   * end, its outputs and changelog (one record per key changed within the whole event).
+   */
+  event(records: Iterable<TestRecord>): EventOutput<E> {
+    const consumed = Array.from(records, (r) => this.consumed(r))
+    // Array.prototype.sort is stable: records of equal time keep their given order.
+    consumed.sort((a, b) => a.timestamp - b.timestamp)
+    for (const record of consumed) this.task.process(record)
+    return this.endBatch()
   }
 
   /** Ends the batch: the task's batch-end work, then its outputs and changelog. */
@@ -93,6 +98,18 @@ export class TaskHarness<E> {
     this.task.restoredClock()
     this.task.setTime(this.now)
     return report
+  }
+
+  private consumed(record: TestRecord): ConsumedRecord {
+    return {
+      topic: record.topic,
+      partition: record.partition ?? this.taskId,
+      offset: record.offset ?? this.nextOffset++,
+      timestamp: record.timestamp ?? this.now,
+      key: bytes(record.key),
+      value: bytes(record.value),
+      headers: record.headers ?? {}
+    }
   }
 
   private drain(): EventOutput<E> {

@@ -1,0 +1,243 @@
+/**
+ * Aligned consumption (issue 8): fetched batches are buffered per topic-partition and
+ * cut into events whose records are merged in record-timestamp order across partitions,
+ * as Kafka Streams aligns a task's inputs, so one input is not drained long before another.
+ */
+import type { ConsumedRecord, RecordBatch } from "../kafka/KafkaPort.ts"
+import type { InputEvent, PartitionRead } from "./InputEvent.ts"
+
+export interface AlignmentSettings {
+  /**
+   * How long partitions known to hold unread records, none of them fetched yet, may hold
+   * the others back (Kafka Streams' max.task.idle.ms); after that they are passed over
+   * until every such partition has records buffered again.
+   */
+  readonly idleMs: number
+  /** Most records in one event. */
+  readonly maxEventRecords: number
+  /** Most key and value bytes in one event (an event holds at least one record). */
+  readonly maxEventBytes: number
+}
+
+export const defaultAlignment: AlignmentSettings = { idleMs: 100, maxEventRecords: 5_000, maxEventBytes: 4 * 1024 * 1024 }
+
+/** The buffer holds at most this many events' worth; full, it is cut whatever holds it back. */
+const BUFFERED_EVENTS = 4
+
+const recordBytes = (r: ConsumedRecord): number => (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0)
+
+class PartitionBuffer {
+  private readonly batches: Array<ReadonlyArray<ConsumedRecord>> = []
+  private index = 0
+  size = 0
+  bytes = 0
+  inHeap = false
+  /** Offset after the last record fetched: buffered or already taken. */
+  fetched: number
+  highWatermark: number | undefined
+
+  constructor(readonly topic: string, readonly partition: number, readonly order: number, fetched: number) {
+    this.fetched = fetched
+  }
+
+  /** Known to hold records not fetched yet. */
+  get lagging(): boolean {
+    return this.highWatermark !== undefined && this.highWatermark > this.fetched
+  }
+
+  get head(): ConsumedRecord {
+    return this.batches[0]![this.index]!
+  }
+
+  add(records: ReadonlyArray<ConsumedRecord>): void {
+    this.batches.push(records)
+    this.size += records.length
+    for (const r of records) this.bytes += recordBytes(r)
+    this.fetched = records[records.length - 1]!.offset + 1
+  }
+
+  take(): ConsumedRecord {
+    const batch = this.batches[0]!
+    const record = batch[this.index++]!
+    if (this.index === batch.length) {
+      this.batches.shift()
+      this.index = 0
+    }
+    this.size--
+    this.bytes -= recordBytes(record)
+    return record
+  }
+}
+
+/** Head first: smallest timestamp, ties to the partition known first (stable, deterministic). */
+const before = (a: PartitionBuffer, b: PartitionBuffer): boolean =>
+  a.head.timestamp < b.head.timestamp || (a.head.timestamp === b.head.timestamp && a.order < b.order)
+
+/** A binary heap of the partitions that have records buffered, by their head record. */
+class Heads {
+  private readonly items: Array<PartitionBuffer> = []
+
+  get size(): number {
+    return this.items.length
+  }
+
+  peek(): PartitionBuffer | undefined {
+    return this.items[0]
+  }
+
+  push(p: PartitionBuffer): void {
+    p.inHeap = true
+    this.items.push(p)
+    let i = this.items.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!before(this.items[i]!, this.items[parent]!)) break
+      this.swap(i, parent)
+      i = parent
+    }
+  }
+
+  pop(): void {
+    const top = this.items[0]!
+    top.inHeap = false
+    const last = this.items.pop()!
+    if (last === top) return
+    this.items[0] = last
+    this.headChanged()
+  }
+
+  /** Restores the order after the first partition's head changed. */
+  headChanged(): void {
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let smallest = i
+      if (l < this.items.length && before(this.items[l]!, this.items[smallest]!)) smallest = l
+      if (r < this.items.length && before(this.items[r]!, this.items[smallest]!)) smallest = r
+      if (smallest === i) return
+      this.swap(i, smallest)
+      i = smallest
+    }
+  }
+
+  private swap(i: number, j: number): void {
+    const t = this.items[i]!
+    this.items[i] = this.items[j]!
+    this.items[j] = t
+  }
+}
+
+export class AlignedInput {
+  private readonly partitions = new Map<string, PartitionBuffer>()
+  private readonly heads = new Heads()
+  private bufferedRecords = 0
+  private bufferedBytes = 0
+  /** Set when a lagging partition first ran empty; cleared once none is empty. */
+  private idleDeadline: number | undefined
+
+  constructor(private readonly settings: AlignmentSettings = defaultAlignment) {}
+
+  /** Buffers a fetched batch; records below what was already fetched (a redelivery) are dropped. */
+  add(batch: RecordBatch): void {
+    const p = this.partition(batch.topic, batch.partition, batch.records[0]?.offset ?? 0)
+    if (batch.highWatermark !== undefined) p.highWatermark = Math.max(batch.highWatermark, p.highWatermark ?? 0)
+    const fresh = batch.records.filter((r) => r.offset >= p.fetched)
+    if (fresh.length === 0) return
+    p.add(fresh)
+    this.bufferedRecords += fresh.length
+    for (const r of fresh) this.bufferedBytes += recordBytes(r)
+    if (!p.inHeap) this.heads.push(p)
+  }
+
+  /**
+   * What the broker says of a partition (e.g. of one no batch came from yet): its high
+   * watermark, and the committed offset where reading starts (the earliest when none).
+   */
+  observe(topic: string, partition: number, highWatermark: number, committed: number | undefined): void {
+    const p = this.partition(topic, partition, committed ?? 0)
+    p.highWatermark = Math.max(highWatermark, p.highWatermark ?? 0)
+  }
+
+  /** Whether the buffer reached its bound: fetch no more until an event is cut. */
+  get full(): boolean {
+    return this.bufferedRecords >= BUFFERED_EVENTS * this.settings.maxEventRecords ||
+      this.bufferedBytes >= BUFFERED_EVENTS * this.settings.maxEventBytes
+  }
+
+  get buffered(): number {
+    return this.bufferedRecords
+  }
+
+  /**
+   * When the partitions holding the cut back stop doing so, if they do now; the reader
+   * waits for a batch or this time, whichever comes first.
+   */
+  deadline(): number | undefined {
+    return this.heads.size > 0 ? this.idleDeadline : undefined
+  }
+
+  /**
+   * The next event at `now`, or undefined when nothing is buffered or a lagging partition
+   * with nothing buffered holds it back (its next record may be earlier than every head).
+   * Takes records head by head, smallest timestamp first, until a bound is reached, the
+   * buffer is empty, or a lagging partition runs empty. A full buffer is cut regardless.
+   */
+  cut(now: number): InputEvent | undefined {
+    const forced = this.full
+    let waiting = false
+    for (const p of this.partitions.values()) {
+      if (p.size === 0 && p.lagging) {
+        waiting = true
+        break
+      }
+    }
+    if (!waiting) this.idleDeadline = undefined
+    const heldBack = () => {
+      if (this.idleDeadline === undefined) this.idleDeadline = now + this.settings.idleMs
+      return !forced && now < this.idleDeadline
+    }
+    if (this.heads.size === 0 || (waiting && heldBack())) return undefined
+
+    const records: Array<ConsumedRecord> = []
+    const read = new Map<PartitionBuffer, number>()
+    let bytes = 0
+    while (records.length < this.settings.maxEventRecords && bytes < this.settings.maxEventBytes) {
+      const p = this.heads.peek()
+      if (p === undefined) break
+      const record = p.take()
+      records.push(record)
+      bytes += recordBytes(record)
+      read.set(p, (read.get(p) ?? 0) + 1)
+      if (p.size > 0) {
+        this.heads.headChanged()
+        continue
+      }
+      this.heads.pop()
+      if (p.lagging && heldBack()) break
+    }
+    this.bufferedRecords -= records.length
+    this.bufferedBytes -= bytes
+    const partitions: Array<PartitionRead> = []
+    for (const [p, count] of read) {
+      partitions.push({
+        topic: p.topic,
+        partition: p.partition,
+        nextOffset: p.size > 0 ? p.head.offset : p.fetched,
+        highWatermark: p.highWatermark,
+        records: count
+      })
+    }
+    return { records, partitions }
+  }
+
+  private partition(topic: string, partition: number, fetched: number): PartitionBuffer {
+    const key = `${topic}\u0000${partition}`
+    let p = this.partitions.get(key)
+    if (p === undefined) {
+      p = new PartitionBuffer(topic, partition, this.partitions.size, fetched)
+      this.partitions.set(key, p)
+    }
+    return p
+  }
+}

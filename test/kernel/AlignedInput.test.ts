@@ -1,0 +1,142 @@
+/**
+ * Aligned consumption: buffered batches are cut into events in record-timestamp order
+ * across topics and partitions; a partition known to hold unread records holds the cut
+ * back for at most the idle time; events and the buffer are bounded.
+ */
+import { describe, expect, it } from "vitest"
+import type { ConsumedRecord, RecordBatch } from "../../src/kernel/kafka/KafkaPort.ts"
+import { AlignedInput } from "../../src/kernel/runtime/AlignedInput.ts"
+import { offsetsOf } from "../../src/kernel/runtime/InputEvent.ts"
+
+const settings = { idleMs: 100, maxEventRecords: 1_000, maxEventBytes: 1024 * 1024 }
+
+/** A batch of `topic`/`partition` from `offset`, one record per timestamp, each `size` value bytes. */
+const batch = (
+  topic: string,
+  partition: number,
+  offset: number,
+  timestamps: ReadonlyArray<number>,
+  highWatermark?: number,
+  size = 1
+): RecordBatch => ({
+  topic,
+  partition,
+  records: timestamps.map((timestamp, i): ConsumedRecord => ({
+    topic,
+    partition,
+    offset: offset + i,
+    timestamp,
+    key: null,
+    value: new Uint8Array(size),
+    headers: {}
+  })),
+  highWatermark: highWatermark ?? offset + timestamps.length
+})
+
+const order = (records: ReadonlyArray<ConsumedRecord>) => records.map((r) => `${r.topic}${r.partition}@${r.offset}`)
+
+describe("AlignedInput", () => {
+  it("merges topics and partitions by record timestamp, stable by offset within a partition", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("t", 0, 0, [1, 4, 4, 9]))
+    input.add(batch("a", 0, 10, [2, 3, 8]))
+    input.add(batch("a", 1, 0, [4, 5]))
+    const event = input.cut(0)!
+    expect(order(event.records)).toEqual(["t0@0", "a0@10", "a0@11", "t0@1", "t0@2", "a1@0", "a1@1", "a0@12", "t0@3"])
+    expect(offsetsOf(event)).toEqual(expect.arrayContaining([
+      { topic: "t", partition: 0, offset: 4 },
+      { topic: "a", partition: 0, offset: 13 },
+      { topic: "a", partition: 1, offset: 2 }
+    ]))
+    expect(event.partitions).toHaveLength(3)
+    expect(input.cut(0), "everything taken: nothing left to cut").toBeUndefined()
+  })
+
+  it("waits for a partition known to hold unread records, and takes it in order once it arrives", () => {
+    const input = new AlignedInput(settings)
+    // Transform partition 0 holds 6 records (watermark 6) but only 3 are fetched.
+    input.add(batch("t", 0, 0, [1, 3, 5], 6))
+    input.add(batch("a", 0, 0, [2, 4, 6, 8, 10]))
+    const first = input.cut(0)!
+    expect(order(first.records), "stops where t0 runs empty: its next record may come first").toEqual(["t0@0", "a0@0", "t0@1", "a0@1", "t0@2"])
+    expect(offsetsOf(first)).toEqual([{ topic: "t", partition: 0, offset: 3 }, { topic: "a", partition: 0, offset: 2 }])
+    expect(input.cut(1), "held back while t0 has nothing buffered").toBeUndefined()
+    expect(input.deadline(), "the reader waits at most the idle time").toBe(100)
+    input.add(batch("t", 0, 3, [7, 9, 11]))
+    expect(order(input.cut(2)!.records)).toEqual(["a0@2", "t0@3", "a0@3", "t0@4", "a0@4", "t0@5"])
+  })
+
+  it("passes over a lagging partition once the idle time has passed, until it has records again", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("t", 0, 0, [1], 10))
+    input.add(batch("a", 0, 0, [2, 3, 4]))
+    expect(order(input.cut(1_000)!.records)).toEqual(["t0@0"])
+    expect(input.cut(1_050), "within the idle time").toBeUndefined()
+    expect(input.cut(1_099), "still within the idle time").toBeUndefined()
+    expect(order(input.cut(1_100)!.records), "idle time over: t0 is passed over").toEqual(["a0@0", "a0@1", "a0@2"])
+    input.add(batch("t", 0, 1, [5], 10))
+    input.add(batch("a", 0, 3, [6, 7]))
+    expect(order(input.cut(1_101)!.records), "t0 has records again: it holds the cut back anew when it runs empty").toEqual(["t0@1"])
+    expect(input.cut(1_102)).toBeUndefined()
+    expect(input.deadline()).toBe(1_201)
+  })
+
+  it("never waits for a partition with no known unread records", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("t", 0, 0, [1, 2]))
+    input.observe("a", 0, 0, undefined)
+    input.observe("a", 1, 5, 5)
+    expect(order(input.cut(0)!.records)).toEqual(["t0@0", "t0@1"])
+  })
+
+  it("waits for a partition the broker reports unread records of, before any batch of it came", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("t", 0, 0, [5, 6]))
+    input.observe("a", 0, 3, undefined)
+    expect(input.cut(0), "a0 holds 3 records from the earliest offset").toBeUndefined()
+    input.add(batch("a", 0, 0, [1, 2, 7]))
+    expect(order(input.cut(0)!.records)).toEqual(["a0@0", "a0@1", "t0@0", "t0@1", "a0@2"])
+  })
+
+  it("bounds an event by records, keeping a partly taken batch for the next event", () => {
+    const input = new AlignedInput({ ...settings, maxEventRecords: 3 })
+    input.add(batch("t", 0, 0, [1, 2, 3, 4, 5]))
+    const first = input.cut(0)!
+    expect(order(first.records)).toEqual(["t0@0", "t0@1", "t0@2"])
+    expect(offsetsOf(first), "commits only what the event took").toEqual([{ topic: "t", partition: 0, offset: 3 }])
+    expect(input.buffered).toBe(2)
+    const second = input.cut(0)!
+    expect(order(second.records)).toEqual(["t0@3", "t0@4"])
+    expect(offsetsOf(second)).toEqual([{ topic: "t", partition: 0, offset: 5 }])
+  })
+
+  it("bounds an event by bytes (at least one record)", () => {
+    const input = new AlignedInput({ ...settings, maxEventBytes: 250 })
+    input.add(batch("t", 0, 0, [1, 2, 3, 4], undefined, 100))
+    expect(order(input.cut(0)!.records), "the record that reaches the bound ends the event").toEqual(["t0@0", "t0@1", "t0@2"])
+    const big = new AlignedInput({ ...settings, maxEventBytes: 10 })
+    big.add(batch("t", 0, 0, [1, 2], undefined, 100))
+    expect(order(big.cut(0)!.records)).toEqual(["t0@0"])
+  })
+
+  it("is full at four events' worth, and a full buffer is cut whatever holds it back", () => {
+    const input = new AlignedInput({ ...settings, maxEventRecords: 2 })
+    input.add(batch("t", 0, 0, [1], 100))
+    input.add(batch("a", 0, 0, [2, 3, 4, 5, 6, 7]))
+    expect(input.full).toBe(false)
+    expect(order(input.cut(0)!.records)).toEqual(["t0@0"])
+    expect(input.cut(0), "t0 holds the cut back").toBeUndefined()
+    input.add(batch("a", 0, 6, [8, 9]))
+    expect(input.full).toBe(true)
+    expect(order(input.cut(0)!.records), "full: cut in timestamp order of what is buffered").toEqual(["a0@0", "a0@1"])
+    expect(input.full).toBe(false)
+    expect(input.cut(0), "no longer full: t0 holds the cut back again").toBeUndefined()
+  })
+
+  it("drops records it already fetched (a redelivery after a rebalance)", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("t", 0, 0, [1, 2, 3]))
+    input.add(batch("t", 0, 1, [2, 3, 4, 5]))
+    expect(order(input.cut(0)!.records)).toEqual(["t0@0", "t0@1", "t0@2", "t0@3", "t0@4"])
+  })
+})

@@ -6,9 +6,11 @@
  *   one record is undone if the handler fails part-way (`begin`/`commit`/`rollback`);
  * - the runtime `flush`es it once per batch: one changelog entry per key changed since
  *   the last flush, nothing for a key that was put and deleted in between (write cache);
+ *   a packed store writes one entry per changed group instead (PackedChangelog);
  * - readers outside the task (HTTP) get copies, never the live maps.
  */
 import { Result } from "effect"
+import { isChunkKey, PackedChangelog, type PackedChange } from "./PackedChangelog.ts"
 import type { StoreKey } from "./StoreKey.ts"
 import type { StoreSpec } from "./StoreSpec.ts"
 import * as ValueCodec from "./ValueCodec.ts"
@@ -30,6 +32,11 @@ export class KeyValueStore<K, V> {
   private readonly groups: Map<string, Set<string>> | undefined
   /** Keys changed since the last flush, each with whether it existed at that flush. */
   private readonly dirty = new Map<string, boolean>()
+  /** For a packed store: the key of each dirty key text (a deleted key has no slot to read it from). */
+  private readonly dirtyKeys: Map<string, K> | undefined
+  private readonly packed: PackedChangelog<K, V> | undefined
+  /** Keys restored from per-key records of a store packed since (moved into chunks at the next flush). */
+  private legacyKeys: Array<readonly [string, K]> = []
   /** Whether a record is being handled (its changes can be undone). */
   private recording = false
   /** The slot each key touched by the record had before it, and keys it made dirty (allocated on first touch). */
@@ -44,6 +51,8 @@ export class KeyValueStore<K, V> {
     this.keyCodec = spec.key
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined ? undefined : new Map()
+    this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
+    this.dirtyKeys = this.packed === undefined ? undefined : new Map()
   }
 
   get size(): number {
@@ -60,7 +69,7 @@ export class KeyValueStore<K, V> {
 
   put(key: K, value: V): void {
     const text = this.keyCodec.encode(key)
-    this.touch(text)
+    this.touch(text, key)
     this.write(text, { key, value, writtenAt: this.now })
   }
 
@@ -68,7 +77,7 @@ export class KeyValueStore<K, V> {
   delete(key: K): boolean {
     const text = this.keyCodec.encode(key)
     if (!this.data.has(text)) return false
-    this.touch(text)
+    this.touch(text, key)
     this.erase(text)
     return true
   }
@@ -106,7 +115,7 @@ export class KeyValueStore<K, V> {
     const out: Array<readonly [K, V]> = []
     for (const [text, slot] of this.data) {
       if (slot.writtenAt + ttl > now) break
-      this.touch(text)
+      this.touch(text, slot.key)
       this.erase(text)
       out.push([slot.key, slot.value])
     }
@@ -143,6 +152,7 @@ export class KeyValueStore<K, V> {
 
   /** Changelog entries for every key changed since the last flush (one per key), then forgets them. */
   flush(): ReadonlyArray<ChangelogEntry> {
+    if (this.packed !== undefined) return this.flushPacked(this.packed)
     const out: Array<ChangelogEntry> = []
     if (this.spec.logged !== false) {
       for (const [text, existedBefore] of this.dirty) {
@@ -153,6 +163,18 @@ export class KeyValueStore<K, V> {
     }
     this.dirty.clear()
     return out
+  }
+
+  private flushPacked(packed: PackedChangelog<K, V>): ReadonlyArray<ChangelogEntry> {
+    const changes: Array<PackedChange<K, V>> = []
+    for (const text of this.dirty.keys()) {
+      const slot = this.data.get(text)
+      const key = slot?.key ?? this.dirtyKeys!.get(text)
+      if (key !== undefined) changes.push({ text, key, slot })
+    }
+    this.dirty.clear()
+    this.dirtyKeys!.clear()
+    return packed.flush(changes, (group) => this.groups!.has(group))
   }
 
   /** Keys changed since the last flush, with their current value (undefined: deleted). */
@@ -169,21 +191,40 @@ export class KeyValueStore<K, V> {
 
   /** Applies one changelog entry at restore; a key or value that does not decode is reported, not applied. */
   restore(entry: ChangelogEntry): Result.Result<void, string> {
+    if (this.packed !== undefined && isChunkKey(entry.key)) return this.packed.restore(entry.key, entry.value)
+    const key = this.keyCodec.decode(entry.key)
     if (entry.value === null) {
-      this.erase(entry.key)
+      // A key written in another (older) text form lives under its current text.
+      this.erase(Result.isSuccess(key) ? this.keyCodec.encode(key.success) : entry.key)
       return Result.void
     }
-    const key = this.keyCodec.decode(entry.key)
     if (Result.isFailure(key)) return Result.fail(`key ${JSON.stringify(entry.key)}: ${key.failure}`)
     const value = this.valueCodec.decode(entry.value)
     if (Result.isFailure(value)) return Result.fail(`value of key ${JSON.stringify(entry.key)}: ${value.failure}`)
-    this.erase(entry.key)
-    this.write(entry.key, { key: key.success, value: value.success.value, writtenAt: value.success.writtenAt })
+    const text = this.keyCodec.encode(key.success)
+    this.erase(text)
+    this.write(text, { key: key.success, value: value.success.value, writtenAt: value.success.writtenAt })
+    if (this.packed !== undefined) {
+      this.packed.legacy(entry.key)
+      this.legacyKeys.push([text, key.success])
+    }
     return Result.void
   }
 
   /** After restore: entries in order of last write; with `restartOnRestore`, their clocks restart at `now`. */
   restored(now: number): void {
+    if (this.packed !== undefined) {
+      const legacy = this.legacyKeys.filter(([text]) => this.data.has(text))
+      this.legacyKeys = []
+      this.packed.restored(
+        (text, key, value, writtenAt) => {
+          this.erase(text)
+          if (value !== undefined) this.write(text, { key, value, writtenAt })
+        },
+        (text, key) => this.markDirty(text, key),
+        legacy
+      )
+    }
     if (this.spec.ttl === undefined) return
     if (this.spec.ttl.restartOnRestore === true) {
       for (const [text, slot] of this.data) if (slot.writtenAt < now) this.data.set(text, { ...slot, writtenAt: now })
@@ -196,20 +237,33 @@ export class KeyValueStore<K, V> {
    * after restore, this supersedes records of an event whose write was cut short.
    */
   rewrite(text: string): void {
+    if (this.packed !== undefined) {
+      if (isChunkKey(text)) return this.packed.rewrite(text)
+      // A per-key record from before packing: its key is tombstoned, its value (if any) moves into a chunk.
+      this.packed.legacy(text)
+      const key = this.keyCodec.decode(text)
+      if (Result.isSuccess(key)) this.markDirty(this.keyCodec.encode(key.success), key.success)
+      return
+    }
     this.dirty.set(text, true)
   }
 
   // ---- internals -----------------------------------------------------------
 
-  private touch(text: string): void {
+  private touch(text: string, key: K): void {
     if (this.recording) {
       this.undo ??= new Map()
       if (!this.undo.has(text)) this.undo.set(text, this.data.get(text))
     }
     if (!this.dirty.has(text)) {
-      this.dirty.set(text, this.data.has(text))
+      this.markDirty(text, key)
       if (this.recording) (this.undoDirty ??= []).push(text)
     }
+  }
+
+  private markDirty(text: string, key: K): void {
+    this.dirty.set(text, this.data.has(text))
+    this.dirtyKeys?.set(text, key)
   }
 
   private write(text: string, slot: Slot<K, V>): void {

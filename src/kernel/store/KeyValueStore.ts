@@ -35,13 +35,16 @@ export class KeyValueStore<K, V> {
   /** For a packed store: the key of each dirty key text (a deleted key has no slot to read it from). */
   private readonly dirtyKeys: Map<string, K> | undefined
   private readonly packed: PackedChangelog<K, V> | undefined
+  /** With `writeOnChange`: the text last written or restored per key. */
+  private readonly lastWritten: Map<string, string> | undefined
   /** Keys restored from per-key records of a store packed since (moved into chunks at the next flush). */
   private legacyKeys: Array<readonly [string, K]> = []
   /** Whether a record is being handled (its changes can be undone). */
   private recording = false
-  /** The slot each key touched by the record had before it, and keys it made dirty (allocated on first touch). */
-  private undo: Map<string, Slot<K, V> | undefined> | undefined
-  private undoDirty: Array<string> | undefined
+  /** Each key the record touched with the slot it had before, in order (undone in reverse), and keys it made dirty; reused. */
+  private readonly undoTexts: Array<string> = []
+  private readonly undoSlots: Array<Slot<K, V> | undefined> = []
+  private readonly undoDirty: Array<string> = []
   private readonly keyCodec: StoreKey<K>
   private readonly valueCodec: ValueCodec.ValueCodec<V>
   /** The task's clock, set by the runtime before each event (for retention). */
@@ -53,6 +56,7 @@ export class KeyValueStore<K, V> {
     this.groups = spec.groupOf === undefined ? undefined : new Map()
     this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
     this.dirtyKeys = this.packed === undefined ? undefined : new Map()
+    this.lastWritten = spec.writeOnChange === true ? new Map() : undefined
   }
 
   get size(): number {
@@ -69,6 +73,8 @@ export class KeyValueStore<K, V> {
 
   put(key: K, value: V): void {
     const text = this.keyCodec.encode(key)
+    // Values are immutable: putting the one already there changes nothing (unless retention counts from the write).
+    if (this.spec.ttl === undefined && this.data.get(text)?.value === value) return
     this.touch(text, key)
     this.write(text, { key, value, writtenAt: this.now })
   }
@@ -131,23 +137,23 @@ export class KeyValueStore<K, V> {
 
   commit(): void {
     this.recording = false
-    this.undo = undefined
-    this.undoDirty = undefined
+    this.undoTexts.length = 0
+    this.undoSlots.length = 0
+    this.undoDirty.length = 0
   }
 
   /** Puts back every key the record touched, as it was before the record. */
   rollback(): void {
-    const undo = this.undo
-    const undoDirty = this.undoDirty
-    this.commit()
-    if (undo === undefined) return
-    for (const [text, slot] of undo) {
-      if (slot === undefined) this.erase(text)
-      else this.write(text, slot)
+    const touched = this.undoTexts.length
+    for (let i = touched - 1; i >= 0; i--) {
+      const slot = this.undoSlots[i]
+      if (slot === undefined) this.erase(this.undoTexts[i]!)
+      else this.write(this.undoTexts[i]!, slot)
     }
-    for (const text of undoDirty ?? []) this.dirty.delete(text)
+    for (const text of this.undoDirty) this.dirty.delete(text)
+    this.commit()
     // Re-inserted slots moved to the end; retention needs order of last write back.
-    if (this.spec.ttl !== undefined) this.reorderByWriteTime()
+    if (touched > 0 && this.spec.ttl !== undefined) this.reorderByWriteTime()
   }
 
   /** Changelog entries for every key changed since the last flush (one per key), then forgets them. */
@@ -157,8 +163,17 @@ export class KeyValueStore<K, V> {
     if (this.spec.logged !== false) {
       for (const [text, existedBefore] of this.dirty) {
         const slot = this.data.get(text)
-        if (slot !== undefined) out.push({ key: text, value: this.valueCodec.encode(slot.value, slot.writtenAt) })
-        else if (existedBefore) out.push({ key: text, value: null })
+        if (slot !== undefined) {
+          const value = this.valueCodec.encode(slot.value, slot.writtenAt)
+          if (this.lastWritten !== undefined) {
+            if (this.lastWritten.get(text) === value) continue
+            this.lastWritten.set(text, value)
+          }
+          out.push({ key: text, value })
+        } else if (existedBefore) {
+          this.lastWritten?.delete(text)
+          out.push({ key: text, value: null })
+        }
       }
     }
     this.dirty.clear()
@@ -195,7 +210,9 @@ export class KeyValueStore<K, V> {
     const key = this.keyCodec.decode(entry.key)
     if (entry.value === null) {
       // A key written in another (older) text form lives under its current text.
-      this.erase(Result.isSuccess(key) ? this.keyCodec.encode(key.success) : entry.key)
+      const text = Result.isSuccess(key) ? this.keyCodec.encode(key.success) : entry.key
+      this.erase(text)
+      this.lastWritten?.delete(text)
       return Result.void
     }
     if (Result.isFailure(key)) return Result.fail(`key ${JSON.stringify(entry.key)}: ${key.failure}`)
@@ -204,6 +221,7 @@ export class KeyValueStore<K, V> {
     const text = this.keyCodec.encode(key.success)
     this.erase(text)
     this.write(text, { key: key.success, value: value.success.value, writtenAt: value.success.writtenAt })
+    this.lastWritten?.set(text, entry.value)
     if (this.packed !== undefined) {
       this.packed.legacy(entry.key)
       this.legacyKeys.push([text, key.success])
@@ -245,6 +263,7 @@ export class KeyValueStore<K, V> {
       if (Result.isSuccess(key)) this.markDirty(this.keyCodec.encode(key.success), key.success)
       return
     }
+    this.lastWritten?.delete(text)
     this.dirty.set(text, true)
   }
 
@@ -252,12 +271,12 @@ export class KeyValueStore<K, V> {
 
   private touch(text: string, key: K): void {
     if (this.recording) {
-      this.undo ??= new Map()
-      if (!this.undo.has(text)) this.undo.set(text, this.data.get(text))
+      this.undoTexts.push(text)
+      this.undoSlots.push(this.data.get(text))
     }
     if (!this.dirty.has(text)) {
       this.markDirty(text, key)
-      if (this.recording) (this.undoDirty ??= []).push(text)
+      if (this.recording) this.undoDirty.push(text)
     }
   }
 

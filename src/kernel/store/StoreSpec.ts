@@ -41,6 +41,12 @@ export interface StoreSpec<K, V> {
   readonly ttl?: { readonly ms: number; readonly restartOnRestore?: boolean | undefined } | undefined
   /** Groups keys (e.g. by the entity they belong to) so a group can be listed or dropped at once. */
   readonly groupOf?: ((key: K) => string) | undefined
+  /**
+   * Compares each value flushed with the last one written (or restored) for its key and
+   * writes nothing when the text is the same: for large values put often but seldom
+   * changed (snapshots). Costs the last text per key in memory.
+   */
+  readonly writeOnChange?: boolean | undefined
   /** Values in the changelog in this text form instead of the Schema's JSON form (the Schema still reads older records). */
   readonly text?: ValueText<V> | undefined
   /**

@@ -43,7 +43,7 @@ const analysisText = heldText(Source.make({ topic: "analysis", schema: AnalysisR
 
 export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number }) => ({
   // Version 2: stage deadlines are on the task's active clock.
-  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema, version: 2 } satisfies StoreSpec<string, Job>,
+  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema, version: 2, writeOnChange: true } satisfies StoreSpec<string, Job>,
   reviews: {
     name: "review",
     changelog: CHANGELOG,

@@ -5,15 +5,14 @@
  * its group is gone; restore applies chunks in sequence order, whatever partition they
  * came from. Many small per-entity entries then cost a few records per batch, not one
  * per entry plus a tombstone per entry when the entity ends.
- *
- * Chunk value: `<version>|` then per member `<length>:<member>` followed by `~` (deleted)
- * or `[<t>:]<length>:<payload>` (`t`, time of last write, for stores with retention).
- * Lengths count UTF-16 code units, so payloads are held as they are, unescaped.
  */
 import { Result } from "effect"
+import { chunkKey, decodeChunk, deletedEntry, parseChunkKey, valueEntry, type Member } from "./ChunkFormat.ts"
 import type { StoreKey } from "./StoreKey.ts"
 import type { Packing, StoreSpec } from "./StoreSpec.ts"
-import { readNumberField, type ValueCodec } from "./ValueCodec.ts"
+import type { ValueCodec } from "./ValueCodec.ts"
+
+export { isChunkKey } from "./ChunkFormat.ts"
 
 /** Chunks stay well below Kafka's default 1 MB message size even at 3 UTF-8 bytes a character. */
 const MAX_CHUNK_CHARS = 150_000
@@ -30,27 +29,12 @@ export interface ChunkEntry {
   readonly value: string | null
 }
 
-interface Member<V> {
-  readonly member: string
-  readonly value: V | undefined
-  readonly writtenAt: number
-}
-
 interface Chunk {
   readonly group: string
   /** Keys with a record in this chunk. */
   readonly keys: Array<string>
   /** How many of them have their latest record here. */
   live: number
-}
-
-const chunkKey = (seq: number, group: string) => `#${seq}:${group}`
-
-export const isChunkKey = (text: string): boolean => text.startsWith("#")
-
-const parseChunkKey = (text: string): { readonly seq: number; readonly group: string } | undefined => {
-  const seq = readNumberField(text, 1, ":")
-  return seq === undefined || seq.n <= 0 ? undefined : { seq: seq.n, group: text.slice(seq.next) }
 }
 
 export class PackedChangelog<K, V> {
@@ -126,13 +110,12 @@ export class PackedChangelog<K, V> {
         const member = this.packing.member(change.key)
         let entry: string
         if (change.slot !== undefined) {
-          const payload = this.codec.encodePayload(change.slot.value)
-          entry = `${member.length}:${member}${this.timed ? `${change.slot.writtenAt}:` : ""}${payload.length}:${payload}`
+          entry = valueEntry(member, this.timed ? change.slot.writtenAt : undefined, this.codec.encodePayload(change.slot.value))
           records.push([change.text, 1])
         } else {
           // A deletion is written only while a live chunk still holds a record of the key.
           if ((this.copies.get(change.text) ?? 0) === 0) continue
-          entry = `${member.length}:${member}~`
+          entry = deletedEntry(member)
           records.push([change.text, -1])
         }
         parts.push(entry)
@@ -153,7 +136,7 @@ export class PackedChangelog<K, V> {
       this.pending.delete(parsed.seq)
       return Result.void
     }
-    const members = this.decodeChunk(value)
+    const members = decodeChunk(value, this.codec, this.timed)
     if (Result.isFailure(members)) return Result.fail(`chunk ${JSON.stringify(key)}: ${members.failure}`)
     this.pending.set(parsed.seq, { group: parsed.group, members: members.success })
     return Result.void
@@ -285,38 +268,5 @@ export class PackedChangelog<K, V> {
     set?.delete(seq)
     if (set?.size === 0) this.groupChunks.delete(group)
     return chunkKey(seq, group)
-  }
-
-  private decodeChunk(text: string): Result.Result<ReadonlyArray<Member<V>>, string> {
-    const version = readNumberField(text, 0)
-    if (version === undefined) return Result.fail("chunk does not start with <version>|")
-    if (version.n !== this.codec.version) return Result.fail(`chunk has format version ${version.n}, this store reads version ${this.codec.version}`)
-    const members: Array<Member<V>> = []
-    let at = version.next
-    while (at < text.length) {
-      const mlen = readNumberField(text, at, ":")
-      if (mlen === undefined || mlen.next + mlen.n > text.length) return Result.fail(`malformed member at ${at}`)
-      const member = text.slice(mlen.next, mlen.next + mlen.n)
-      at = mlen.next + mlen.n
-      if (text[at] === "~") {
-        members.push({ member, value: undefined, writtenAt: 0 })
-        at++
-        continue
-      }
-      let writtenAt = 0
-      if (this.timed) {
-        const t = readNumberField(text, at, ":")
-        if (t === undefined) return Result.fail(`member ${JSON.stringify(member)} lacks its time of last write`)
-        writtenAt = t.n
-        at = t.next
-      }
-      const plen = readNumberField(text, at, ":")
-      if (plen === undefined || plen.next + plen.n > text.length) return Result.fail(`malformed value of member ${JSON.stringify(member)}`)
-      const value = this.codec.decodePayload(text.slice(plen.next, plen.next + plen.n))
-      if (Result.isFailure(value)) return Result.fail(`member ${JSON.stringify(member)}: ${value.failure}`)
-      members.push({ member, value: value.success, writtenAt })
-      at = plen.next + plen.n
-    }
-    return Result.succeed(members)
   }
 }

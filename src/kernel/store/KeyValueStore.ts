@@ -73,17 +73,19 @@ export class KeyValueStore<K, V> {
 
   put(key: K, value: V): void {
     const text = this.keyCodec.encode(key)
+    const prev = this.data.get(text)
     // Values are immutable: putting the one already there changes nothing (unless retention counts from the write).
-    if (this.spec.ttl === undefined && this.data.get(text)?.value === value) return
-    this.touch(text, key)
-    this.write(text, { key, value, writtenAt: this.now })
+    if (prev !== undefined && prev.value === value && this.spec.ttl === undefined) return
+    this.touch(text, key, prev)
+    this.write(text, { key, value, writtenAt: this.now }, prev)
   }
 
   /** Removes the key; true if it was there. */
   delete(key: K): boolean {
     const text = this.keyCodec.encode(key)
-    if (!this.data.has(text)) return false
-    this.touch(text, key)
+    const prev = this.data.get(text)
+    if (prev === undefined) return false
+    this.touch(text, key, prev)
     this.erase(text)
     return true
   }
@@ -121,7 +123,7 @@ export class KeyValueStore<K, V> {
     const out: Array<readonly [K, V]> = []
     for (const [text, slot] of this.data) {
       if (slot.writtenAt + ttl > now) break
-      this.touch(text, slot.key)
+      this.touch(text, slot.key, slot)
       this.erase(text)
       out.push([slot.key, slot.value])
     }
@@ -269,13 +271,15 @@ export class KeyValueStore<K, V> {
 
   // ---- internals -----------------------------------------------------------
 
-  private touch(text: string, key: K): void {
+  /** Before a change of `text`, whose slot is `prev`: remembered to undo it, and dirty. */
+  private touch(text: string, key: K, prev: Slot<K, V> | undefined): void {
     if (this.recording) {
       this.undoTexts.push(text)
-      this.undoSlots.push(this.data.get(text))
+      this.undoSlots.push(prev)
     }
     if (!this.dirty.has(text)) {
-      this.markDirty(text, key)
+      this.dirty.set(text, prev !== undefined)
+      this.dirtyKeys?.set(text, key)
       if (this.recording) this.undoDirty.push(text)
     }
   }
@@ -285,10 +289,10 @@ export class KeyValueStore<K, V> {
     this.dirtyKeys?.set(text, key)
   }
 
-  private write(text: string, slot: Slot<K, V>): void {
-    // With retention, a write moves the key to the end (order of last write).
-    if (this.spec.ttl !== undefined) this.data.delete(text)
-    else if (this.data.has(text)) {
+  private write(text: string, slot: Slot<K, V>, prev = this.data.get(text)): void {
+    if (prev !== undefined) {
+      // With retention, a write moves the key to the end (order of last write).
+      if (this.spec.ttl !== undefined) this.data.delete(text)
       this.data.set(text, slot)
       return
     }

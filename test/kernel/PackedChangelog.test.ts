@@ -139,6 +139,21 @@ describe.each([plain, raw])("packed store %#", (spec) => {
     })))
 })
 
+describe("chunk size", () => {
+  it("splits a group's changes into chunks that stay below the limit, a larger value alone in its own", () => {
+    const store = new KeyValueStore(plain)
+    for (let i = 0; i < 40; i++) store.put(["big", `m${i}`], "x".repeat(10_000))
+    store.put(["big", "huge"], "y".repeat(200_000))
+    const chunks = store.flush()
+    expect(chunks.length, "several chunks for one group").toBeGreaterThan(3)
+    for (const c of chunks) {
+      const size = c.value!.length
+      expect(size <= 150_010 || (size > 200_000 && size < 200_100), `chunk of ${size} characters`).toBe(true)
+    }
+    expect(contents(restoreFrom(plain, chunks))).toEqual(contents(store))
+  })
+})
+
 describe("a store packed since its changelog was written", () => {
   it("restores the per-key records written before, then moves them into a chunk and tombstones them", () => {
     const unpacked: StoreSpec<Key, number> = { name: "index", key: StoreKey.strings(2), value: Schema.Number, groupOf: (k) => k[0] }

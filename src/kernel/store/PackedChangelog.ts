@@ -108,19 +108,16 @@ export class PackedChangelog<K, V> {
       }
       for (const change of list) {
         const member = this.packing.member(change.key)
-        let entry: string
-        if (change.slot !== undefined) {
-          entry = valueEntry(member, this.timed ? change.slot.writtenAt : undefined, this.codec.encodePayload(change.slot.value))
-          records.push([change.text, 1])
-        } else {
-          // A deletion is written only while a live chunk still holds a record of the key.
-          if ((this.copies.get(change.text) ?? 0) === 0) continue
-          entry = deletedEntry(member)
-          records.push([change.text, -1])
-        }
+        // A deletion is written only while a live chunk still holds a record of the key.
+        if (change.slot === undefined && (this.copies.get(change.text) ?? 0) === 0) continue
+        const entry = change.slot === undefined
+          ? deletedEntry(member)
+          : valueEntry(member, this.timed ? change.slot.writtenAt : undefined, this.codec.encodePayload(change.slot.value))
+        // A chunk is closed before it would pass the limit (a single larger entry gets a chunk of its own).
+        if (size > 0 && size + entry.length > MAX_CHUNK_CHARS) emit()
         parts.push(entry)
+        records.push([change.text, change.slot === undefined ? -1 : 1])
         size += entry.length
-        if (size >= MAX_CHUNK_CHARS) emit()
       }
       emit()
     }

@@ -184,4 +184,63 @@ describe("scale-out: co-partitioned runtimes in one group", () => {
       expect(scaled, "the same final state as one runtime").toEqual(alone.state)
       expect(totals, "the same outputs as one runtime").toEqual(alone.totals)
     }).pipe(Effect.provide(EmbeddedKafka.layer())), 120_000)
+
+  it.live("a member that gains one of N partitions reads only that partition of each changelog", () =>
+    Effect.gen(function*() {
+      const broker = yield* EmbeddedBroker
+      const inner = yield* KafkaClient
+      const app = "scale-reads"
+      yield* inner.createTopics(topicSpecs(app, 3))
+      const changelogs = [countsSpec, rolloversSpec].map((spec) => changelogTopic(app, spec))
+      const member = (client: KafkaClient["Service"], owned: Set<number>, onAssigned: Effect.Effect<void> = Effect.void) =>
+        Effect.forkChild(Effect.scoped(Runtime.run({
+          ...settings,
+          applicationId: app,
+          alignment,
+          assignment: "co-partitioned",
+          task: countingTask(),
+          onAssigned: (tasks) => Effect.andThen(Effect.sync(() => tasks.forEach((t) => owned.add(t.taskId))), onAssigned),
+          onRevoked: (tasks) => Effect.sync(() => tasks.forEach((t) => owned.delete(t.taskId)))
+        })).pipe(Effect.provideService(KafkaClient, client)))
+      const consumed = () => consumedAll(broker, app, [...inputs])
+
+      yield* produceRound(900, 1_000)
+      const [ownedA, ownedB, ownedC] = [new Set<number>(), new Set<number>(), new Set<number>()]
+      const a = yield* member(inner, ownedA)
+      const b = yield* member(inner, ownedB)
+      yield* waitUntil(() => ownedA.size + ownedB.size === 3 && ownedB.size > 0 && consumed(), "two members to share and consume the input")
+
+      // The third member's restore reads go through a client that counts them.
+      const reads: Array<{ readonly topic: string; readonly partition: number; readonly records: number }> = []
+      const readAlls: Array<string> = []
+      const counting = KafkaClient.of({
+        ...inner,
+        readAll: (topic) => Effect.tap(inner.readAll(topic), () => Effect.sync(() => void readAlls.push(topic))),
+        readPartition: (topic, partition) =>
+          Effect.tap(inner.readPartition(topic, partition), (records) => Effect.sync(() => void reads.push({ topic, partition, records: records.length })))
+      })
+      const sizes = new Map<string, number>()
+      const measure = Effect.gen(function*() {
+        for (const topic of changelogs) {
+          sizes.set(`${topic}/all`, (yield* inner.readAll(topic)).length)
+          for (const p of ownedC) sizes.set(`${topic}/${p}`, (yield* inner.readPartition(topic, p)).length)
+        }
+      })
+      const c = yield* member(counting, ownedC, Effect.orDie(measure))
+      yield* waitUntil(() => ownedC.size === 1, "the third member to gain one partition")
+      yield* produceRound(300, 5_000)
+      yield* waitUntil(consumed, "the three members to consume the rest")
+      for (const fiber of [a, b, c]) yield* Fiber.interrupt(fiber)
+
+      const [gained] = [...ownedC]
+      expect(readAlls, "no whole changelog is read").toEqual([])
+      expect(reads.map((r) => `${r.topic}/${r.partition}`).sort(), "one read of the gained partition per changelog").toEqual(
+        changelogs.map((topic) => `${topic}/${gained}`).sort()
+      )
+      for (const r of reads) {
+        expect(r.records, `${r.topic}: the records of partition ${gained} as they stood`).toBe(sizes.get(`${r.topic}/${gained}`))
+        expect(r.records, `${r.topic}: partition ${gained} held state`).toBeGreaterThan(0)
+        expect(r.records, `${r.topic}: fewer than the whole changelog`).toBeLessThan(sizes.get(`${r.topic}/all`)!)
+      }
+    }).pipe(Effect.provide(EmbeddedKafka.layer())), 120_000)
 })

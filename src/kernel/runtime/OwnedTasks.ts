@@ -128,7 +128,7 @@ export class OwnedTasks<E> {
   private track(taskId: number): ReadProgress {
     let progress = this.progressByTask.get(taskId)
     if (progress === undefined) {
-      progress = new ReadProgress()
+      progress = new ReadProgress(new Set(this.definition.topics).size)
       this.progressByTask.set(taskId, progress)
     }
     return progress

@@ -1,7 +1,8 @@
 /**
  * Runs a stateful consumer: one consumer-group subscription to the input topics, its
  * batches aligned into events (records of several partitions in timestamp order), and a
- * clock tick when there is clock work, handled strictly one event at a time. After each
+ * clock tick when there is clock work (and, scaled out, the member's assignment changes),
+ * handled strictly one at a time. After each
  * event its outputs are written, then its state changes (changelog), then the offsets of
  * what it read are committed (at_least_once); or all three in one Kafka transaction
  * (exactly_once_v2).

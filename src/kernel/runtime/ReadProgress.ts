@@ -26,6 +26,13 @@ export class ReadProgress {
   /** The last tick at which everything was read, while that lasts without a break. */
   private caughtUpSince: number | undefined
 
+  /**
+   * `partitions`: how many partitions feed the task, when known (a scaled-out task: one
+   * per input topic). Until the watermark of each is known, no barrier is set, so a task
+   * that has just been assigned decides nothing before it knows what its partitions hold.
+   */
+  constructor(private readonly partitions?: number | undefined) {}
+
 
   /** Records what a handled event tells of one partition: where reading continues and what the partition held. */
   handled(read: PartitionRead): void {
@@ -54,7 +61,9 @@ export class ReadProgress {
    * time spent behind, restoring or cut off from the broker does not count.
    */
   tick(now: number): { readonly decisionTime: number; readonly activeMs: number } {
-    this.barriers.push({ time: now, watermarks: new Map(this.watermark) })
+    if (this.knowsAll) {
+      this.barriers.push({ time: now, watermarks: new Map(this.watermark) })
+    }
     while (this.barriers.length > 0 && this.reached(this.barriers[0]!)) this.passed = this.barriers.shift()!.time
     const caughtUp = this.passed === now
     const activeMs = caughtUp && this.caughtUpSince !== undefined ? Math.max(0, now - this.caughtUpSince) : 0
@@ -79,7 +88,11 @@ export class ReadProgress {
 
   /** Whether every partition is read up to its last known high watermark. */
   get caughtUp(): boolean {
-    return this.readUpTo(this.watermark)
+    return this.knowsAll && this.readUpTo(this.watermark)
+  }
+
+  private get knowsAll(): boolean {
+    return this.partitions === undefined || this.watermark.size >= this.partitions
   }
 
   private reached(barrier: Barrier): boolean {

@@ -54,7 +54,9 @@ export const make = (options: EmbeddedKafkaOptions = {}) =>
           const staged: Array<OutgoingRecord> = []
           const offsets: Array<readonly [string, ReadonlyArray<TopicPartitionOffset>]> = []
           const result = yield* body({
-            produce: (records) => Effect.sync(() => void staged.push(...records)),
+            produce: (records) => Effect.sync(() => {
+              for (const record of records) staged.push(record)
+            }),
             sendOffsets: (groupId, o) => Effect.sync(() => void offsets.push([groupId, o]))
           })
           // Commit point: records and offsets become visible together, or not at all.

@@ -7,7 +7,7 @@
  */
 import { Clock, Effect } from "effect"
 import type { Scope } from "effect"
-import { type AssignmentStrategy, KafkaClient, type KafkaError, type Subscription, type TopicPartition } from "../kafka/KafkaPort.ts"
+import { type AssignmentStrategy, KafkaClient, type KafkaError, type OutgoingRecord, type Subscription, type TopicPartition } from "../kafka/KafkaPort.ts"
 import * as StreamProcessor from "./StreamProcessor.ts"
 import type { AlignmentSettings } from "./AlignedInput.ts"
 import type { InputEvent } from "./InputEvent.ts"
@@ -64,6 +64,11 @@ export interface RuntimeOptions<E> extends RuntimeSettings {
 }
 
 /** The partition numbers of a change: task ids, for co-partitioned tasks. */
+/** `push(...items)` passes every item as an argument: a window closing on 200k records would overflow the stack. */
+const appendAll = <A>(to: Array<A>, items: ReadonlyArray<A>): void => {
+  for (const item of items) to.push(item)
+}
+
 const taskIdsOf = (partitions: ReadonlyArray<TopicPartition>): ReadonlyArray<number> =>
   [...new Set(partitions.map((tp) => tp.partition))].sort((a, b) => a - b)
 
@@ -127,8 +132,8 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
         const reachable = yield* refresh(readProgress)
         const now = yield* Clock.currentTimeMillis
         const started = performance.now()
-        const records = []
-        const changelog = []
+        const records: Array<OutgoingRecord> = []
+        const changelog: Array<OutgoingRecord> = []
         for (const [taskId, input] of byTask(event)) {
           const task = yield* taskFor(taskId)
           const progress = tasks.progressOf(taskId)
@@ -142,8 +147,8 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
           const output = task.drain()
           yield* metrics.state(tasks.label(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
           yield* observe({ ...output, input, now, task })
-          records.push(...output.records)
-          changelog.push(...output.changelog)
+          appendAll(records, output.records)
+          appendAll(changelog, output.changelog)
         }
         yield* metrics.batchHandled((performance.now() - started) / 1000)
         return { records, changelog }
@@ -164,8 +169,8 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
         return result
       }
       for (const progress of tasks.progresses()) tickOf(progress)
-      const records = []
-      const changelog = []
+      const records: Array<OutgoingRecord> = []
+      const changelog: Array<OutgoingRecord> = []
       // Only tasks held run: deadlines, windows and publishing follow the partitions.
       for (const task of tasks.values()) {
         const { decisionTime, activeMs } = tickOf(tasks.progressOf(task.taskId))
@@ -175,8 +180,8 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
         const output = task.drain()
         yield* metrics.state(tasks.label(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
         yield* observe({ ...output, input: undefined, now, task })
-        records.push(...output.records)
-        changelog.push(...output.changelog)
+        appendAll(records, output.records)
+        appendAll(changelog, output.changelog)
       }
       return { records, changelog }
     })

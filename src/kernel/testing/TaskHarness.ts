@@ -114,7 +114,7 @@ export class TaskHarness<E> {
 
   private drain(): EventOutput<E> {
     const out = this.task.drain()
-    this.changelog.push(...out.changelog)
+    for (const record of out.changelog) this.changelog.push(record)
     return out
   }
 }

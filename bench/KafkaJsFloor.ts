@@ -6,7 +6,7 @@
 import { MOCK_CONSUMER_SETTINGS } from "../test/support/MockKafkaCluster.ts"
 import { within } from "../test/support/ServiceProcess.ts"
 import type { InputTally } from "./BenchCase.ts"
-import { type RunResult, throughput } from "./RunResult.ts"
+import { reviewMessages, type RunResult, throughput } from "./RunResult.ts"
 import { TOPICS, type WireCluster } from "./WireCluster.ts"
 
 export const kafkaJsFloor = async (wire: WireCluster, input: InputTally, timeoutMs: number): Promise<RunResult["floor"]> => {
@@ -20,15 +20,15 @@ export const kafkaJsFloor = async (wire: WireCluster, input: InputTally, timeout
       void consumer.run({
         eachBatch: async ({ batch }) => {
           started ??= { wall: performance.now(), cpu: process.cpuUsage() }
-          messages += batch.messages.length
-          if (messages === input.messages) {
+          if (batch.topic !== TOPICS.control) messages += batch.messages.length
+          if (messages === reviewMessages(input)) {
             const cpu = process.cpuUsage(started.cpu)
             resolve({ seconds: (performance.now() - started.wall) / 1000, cpuMicros: cpu.user + cpu.system })
           }
         }
       })
     })
-    const { seconds, cpuMicros } = await within(timeoutMs, `the bare kafkajs consumer reading ${input.messages} messages (read ${messages})`, counted)
+    const { seconds, cpuMicros } = await within(timeoutMs, `the bare kafkajs consumer reading ${reviewMessages(input)} messages (read ${messages})`, counted)
     return { what: "bare kafkajs consumer counting messages", messagesRead: messages, recordsCounted: 0, ...throughput(input.records, seconds, cpuMicros) }
   } finally {
     await consumer.disconnect()

@@ -18,7 +18,7 @@ export interface RunResult {
   readonly input: InputTally & { readonly partitions?: number }
   /** The review service: the task in process, or the service process on the wire. */
   readonly service: Throughput & {
-    /** Input messages the service read (on the wire: its records_in_total). */
+    /** Transform and analysis messages the service read (on the wire: its records_in_total of those topics). */
     readonly messagesRead: number
     /** RSS when the measured part began (in process: before the first batch; wire: at the first records read). */
     readonly baselineRssBytes: number
@@ -29,6 +29,7 @@ export interface RunResult {
   }
   readonly floor: Throughput & {
     readonly what: string
+    /** Transform and analysis messages the floor read. */
     readonly messagesRead: number
     /** Review records the floor counted (in process: envelope elements too; on the wire: not decoded, so 0). */
     readonly recordsCounted: number
@@ -58,6 +59,9 @@ export interface RunResult {
     readonly evicted: boolean
   }
 }
+
+/** The messages of the review inputs (the control topic also holds what the service writes). */
+export const reviewMessages = (input: InputTally): number => input.perTopic.transform.messages + input.perTopic.analysis.messages
 
 export const throughput = (records: number, seconds: number, cpuMicros: number): Throughput => ({
   seconds,

@@ -12,7 +12,7 @@ import { freePort, sleep, within } from "../test/support/ServiceProcess.ts"
 import type { CaseSize, InputTally } from "./BenchCase.ts"
 import { cpuMicrosOf, peakRssOf, rssOf } from "./ProcFs.ts"
 import { sampleRss } from "./RssSampler.ts"
-import { finalStatus, type RunResult, throughput } from "./RunResult.ts"
+import { finalStatus, reviewMessages, type RunResult, throughput } from "./RunResult.ts"
 import { APPLICATION_ID, TOPICS, type WireCluster } from "./WireCluster.ts"
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -50,10 +50,13 @@ const followControl = (bootstrap: string, onStatus: (jobId: string, status: stri
   return { stop: () => void child.kill("SIGTERM") }
 }
 
+/** Transform and analysis records the service has read (its /metrics). */
 const recordsIn = async (httpPort: number): Promise<number> => {
   const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })
   let sum = 0
-  for (const m of (await res.text()).matchAll(/^review_aggregator_records_in_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1])
+  for (const m of (await res.text()).matchAll(/^review_aggregator_records_in_total\{topic="([^"]*)"\} (\d+)/gm)) {
+    if (m[1] === TOPICS.transform || m[1] === TOPICS.analysis) sum += Number(m[2])
+  }
   return sum
 }
 
@@ -97,7 +100,7 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
     const maxRssBytes = peakRssOf(pid) ?? peak.peakBytes
     // records_in_total is counted per batch; it may trail the last status by a moment.
     let messagesRead = await recordsIn(httpPort)
-    for (let i = 0; i < 50 && messagesRead < input.messages; i++) messagesRead = await sleep(100).then(() => recordsIn(httpPort))
+    for (let i = 0; i < 50 && messagesRead < reviewMessages(input); i++) messagesRead = await sleep(100).then(() => recordsIn(httpPort))
     const seconds = (ended.wall - started.wall) / 1000
     const byStatus: Record<string, number> = {}
     for (const status of statuses.values()) byStatus[status] = (byStatus[status] ?? 0) + 1
@@ -106,7 +109,7 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
         ...throughput(input.records, seconds, ended.cpuMicros - started.cpuMicros),
         messagesRead,
         baselineRssBytes: started.rssBytes,
-        peakRssBytes: peak.peakBytes,
+        peakRssBytes: Math.max(peak.peakBytes, started.rssBytes),
         rssSamples: peak.samples,
         maxRssBytes
       },

@@ -58,6 +58,7 @@ if (args.json) {
     cpus: cpu.length,
     cpuModel: cpu[0]?.model ?? "unknown",
     finishedAt: new Date().toISOString(),
+    command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
     args: { paths: args.paths, cases: args.cases, reviews: args.reviews ?? null, repeat: args.repeat },
     runs,
     medians

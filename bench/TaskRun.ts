@@ -11,7 +11,7 @@ import { reviewTask } from "../src/review/ReviewTask.ts"
 import { type CaseSize, count, jobIdOf, newTally } from "./BenchCase.ts"
 import { inputBatches } from "./InputBatches.ts"
 import { sampleRss } from "./RssSampler.ts"
-import { changelogFigures, finalStatus, type RunResult, throughput } from "./RunResult.ts"
+import { changelogFigures, finalStatus, reviewMessages, type RunResult, throughput } from "./RunResult.ts"
 import { Stopwatch } from "./Stopwatch.ts"
 
 const settings = {
@@ -94,9 +94,9 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
     input,
     service: {
       ...throughput(input.records, watch.seconds, watch.cpuMicroseconds),
-      messagesRead: input.messages,
+      messagesRead: reviewMessages(input),
       baselineRssBytes,
-      peakRssBytes: peak.peakBytes,
+      peakRssBytes: Math.max(peak.peakBytes, baselineRssBytes),
       rssSamples: peak.samples,
       maxRssBytes: process.resourceUsage().maxRSS * 1024
     },

@@ -21,6 +21,9 @@ const size = caseSize("wire", name as CaseName, Number(reviews))
 /** Generous: a tenth of the slowest figure (8k records/s), plus the group joins. */
 const timeoutMs = 120_000 + (2 * size.reviews) / 0.8
 
+// Stopped by a signal, exit normally so the exit hooks stop the service and the mock cluster.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130))
+
 const wire = await startWireCluster(size)
 try {
   const input = await produceInputs(wire, size)

@@ -47,7 +47,14 @@ const followControl = (bootstrap: string, onStatus: (jobId: string, status: stri
       if (status !== undefined) onStatus(message.job_id, status)
     }
   })
-  return { stop: () => void child.kill("SIGTERM") }
+  const stop = () => void child.kill("SIGTERM")
+  process.once("exit", stop)
+  return {
+    stop: () => {
+      process.off("exit", stop)
+      stop()
+    }
+  }
 }
 
 /** Transform and analysis records the service has read (its /metrics). */
@@ -73,6 +80,9 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
     stdio: ["ignore", "pipe", "pipe"]
   })
   const pid = child.pid!
+  // A bench stopped early must not leave the service running.
+  const killOnExit = () => void child.kill("SIGKILL")
+  process.once("exit", killOnExit)
   let output = ""
   const keep = (chunk: Buffer) => void (output = (output + chunk.toString("utf8")).slice(-20_000))
   child.stdout.on("data", keep)
@@ -118,6 +128,7 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
   } catch (error) {
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- service output (last 20 kB):\n${output}`)
   } finally {
+    process.off("exit", killOnExit)
     rss.stop()
     control.stop()
     if (child.exitCode === null && child.signalCode === null) {

@@ -43,7 +43,9 @@ for (const path of args.paths) {
       console.error(`bench: ${path} / ${name}, ${size.reviews.toLocaleString("en")} reviews${args.repeat > 1 ? ` (run ${i} of ${args.repeat})` : ""}`)
       const run = await runChild(path, name, size.reviews).catch((error: unknown) => stop(`error: ${error instanceof Error ? error.message : String(error)}`))
       runs.push(run)
-      if (!args.json) console.log(`${runBlock(run)}\n`)
+      // With --json the blocks go to stderr, so a long suite cut short still shows what it measured.
+      if (args.json) console.error(`${runBlock(run)}\n`)
+      else console.log(`${runBlock(run)}\n`)
     }
   }
 }

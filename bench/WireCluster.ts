@@ -123,10 +123,41 @@ export const produceInputs = async (wire: WireCluster, size: CaseSize): Promise<
   return tally
 }
 
+/** Key + value bytes of the records a partition still holds, read with kcat (null key or value: 0). */
+const partitionBytes = async (bootstrap: string, topic: string, partition: number): Promise<number> => {
+  const { stdout } = await execFileAsync("kcat", ["-C", "-b", bootstrap, "-t", topic, "-p", String(partition), "-e", "-q", "-f", "%K %S\n"], {
+    maxBuffer: 256 * 2 ** 20,
+    timeout: 600_000
+  })
+  let bytes = 0
+  for (const line of stdout.split("\n")) {
+    if (line === "") continue
+    const [key, value] = line.split(" ").map(Number)
+    bytes += Math.max(0, key ?? 0) + Math.max(0, value ?? 0)
+  }
+  return bytes
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+const inParallel = async <A, B>(items: ReadonlyArray<A>, limit: number, work: (a: A) => Promise<B>): Promise<Array<B>> => {
+  const results: Array<B> = []
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await work(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
 /**
  * Records and bytes (key + value) the service wrote to its changelog topics. Records are the
- * end offsets (exact even where the mock dropped old records); bytes are read with kcat and,
- * where records were dropped, extrapolated from those kept.
+ * end offsets (exact even where the mock dropped old records); bytes are read with kcat, a
+ * partition at a time and several at once (the mock answers a fetch with one produced batch
+ * per partition, so one reader is slow), and where the mock dropped old records of a
+ * partition, extrapolated from the ones it kept there.
  */
 export const countChangelog = async (wire: WireCluster) => {
   const admin = wire.kafka.admin()
@@ -134,24 +165,13 @@ export const countChangelog = async (wire: WireCluster) => {
   const topics = (await admin.listTopics().finally(() => admin.disconnect()))
     .filter((t) => t.startsWith(`${APPLICATION_ID}-`) && t.endsWith("-changelog"))
     .sort()
-  let records = 0
-  let kept = 0
-  let keptBytes = 0
-  for (const topic of topics) {
-    for (const o of await offsetsOf(wire.kafka, topic)) {
-      records += o.high
-      kept += o.high - o.low
-    }
-    const { stdout } = await execFileAsync("kcat", ["-C", "-b", wire.cluster.bootstrap, "-t", topic, "-e", "-q", "-f", "%K %S\n"], {
-      maxBuffer: 512 * 2 ** 20,
-      timeout: 300_000
-    })
-    for (const line of stdout.split("\n")) {
-      if (line === "") continue
-      const [key, value] = line.split(" ").map(Number)
-      keptBytes += Math.max(0, key ?? 0) + Math.max(0, value ?? 0)
-    }
+  const partitions = (await Promise.all(topics.map(async (topic) => (await offsetsOf(wire.kafka, topic)).map((o) => ({ topic, ...o }))))).flat()
+  const held = partitions.filter((p) => p.high > p.low)
+  const bytes = await inParallel(held, 16, (p) => partitionBytes(wire.cluster.bootstrap, p.topic, p.partition))
+  return {
+    topics,
+    records: partitions.reduce((n, p) => n + p.high, 0),
+    bytes: Math.round(held.reduce((n, p, i) => n + (bytes[i]! / (p.high - p.low)) * p.high, 0)),
+    extrapolated: partitions.some((p) => p.low > 0)
   }
-  const extrapolated = kept < records
-  return { topics, records, bytes: extrapolated && kept > 0 ? Math.round((keptBytes / kept) * records) : keptBytes, extrapolated }
 }

@@ -57,7 +57,8 @@ const expectConsistent = (run: RunResult, reviews: number) => {
   expect(run.service.cpuMicrosPerRecord, `${what}: CPU per record`).toBeGreaterThan(0)
   expect(run.service.rssSamples, `${what}: RSS samples`).toBeGreaterThan(0)
   expect(run.service.peakRssBytes, `${what}: sampled peak RSS vs RSS at the start`).toBeGreaterThanOrEqual(run.service.baselineRssBytes)
-  expect(run.service.maxRssBytes, `${what}: the kernel's high-water mark vs the sampled peak`).toBeGreaterThanOrEqual(run.service.peakRssBytes)
+  // Linux syncs per-thread RSS counters lazily, so its high-water mark may trail a sample by a little.
+  expect(run.service.maxRssBytes, `${what}: the kernel's high-water mark vs the sampled peak`).toBeGreaterThanOrEqual(0.98 * run.service.peakRssBytes)
   expect(run.changelog.records, `${what}: changelog records`).toBeGreaterThan(0)
   expect(run.changelog.bytes, `${what}: changelog bytes`).toBeGreaterThan(0)
   expect(run.changelog.recordsPerReview, `${what}: changelog records per review`).toBeCloseTo(run.changelog.records / reviews, 9)

@@ -38,6 +38,8 @@ export interface RunResult {
   readonly ratio: number
   readonly changelog: {
     readonly topics: ReadonlyArray<string>
+    /** On the wire: partitions of the changelog topics (enough that the mock keeps most records). */
+    readonly partitions?: number
     readonly records: number
     readonly bytes: number
     readonly recordsPerReview: number

@@ -38,7 +38,10 @@ try {
     ...run,
     floor,
     ratio: floor.recordsPerSecond > 0 ? run.service.recordsPerSecond / floor.recordsPerSecond : 0,
-    changelog: changelogFigures(changelog.topics, changelog.records, changelog.bytes, size, input, changelog.extrapolated)
+    changelog: {
+      ...changelogFigures(changelog.topics, changelog.records, changelog.bytes, size, input, changelog.extrapolated),
+      partitions: changelog.partitions
+    }
   }
   process.stdout.write(`${JSON.stringify(result)}\n`)
 } finally {

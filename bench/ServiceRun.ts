@@ -84,7 +84,7 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
   const killOnExit = () => void child.kill("SIGKILL")
   process.once("exit", killOnExit)
   let output = ""
-  const keep = (chunk: Buffer) => void (output = (output + chunk.toString("utf8")).slice(-20_000))
+  const keep = (chunk: Buffer) => void (output = (output + chunk.toString("utf8")).slice(-4_000))
   child.stdout.on("data", keep)
   child.stderr.on("data", keep)
   const exited = new Promise<never>((_, reject) =>
@@ -126,7 +126,7 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
       outcome: { jobs: size.jobs, statuses: byStatus }
     }
   } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- service output (last 20 kB):\n${output}`)
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- service output (last 4 kB):\n${output}`)
   } finally {
     process.off("exit", killOnExit)
     rss.stop()

@@ -1,11 +1,10 @@
 /**
- * The in-process path: the review task (decode -> JobBook -> stores -> changelog) driven by
- * the kernel's TaskHarness over the case's batches, without Kafka. Measures the task's
+ * The in-process path: the review task (decode -> JobBook -> stores -> changelog) driven in
+ * memory (TaskDriver) over the case's batches, without Kafka. Measures the task's
  * sections only, counts what it writes to its changelog, and follows the heap through the
  * jobs' end and their retention.
  */
 import type { OutgoingRecord } from "../src/kernel/kafka/KafkaPort.ts"
-import { TaskHarness } from "../src/kernel/testing/TaskHarness.ts"
 import type { JobBook } from "../src/review/JobBook.ts"
 import { reviewTask } from "../src/review/ReviewTask.ts"
 import { type CaseSize, count, jobIdOf, newTally } from "./BenchCase.ts"
@@ -13,6 +12,7 @@ import { inputBatches } from "./InputBatches.ts"
 import { sampleRss } from "./RssSampler.ts"
 import { changelogFigures, finalStatus, reviewMessages, type RunResult, throughput } from "./RunResult.ts"
 import { Stopwatch } from "./Stopwatch.ts"
+import { TaskDriver } from "./TaskDriver.ts"
 
 const settings = {
   applicationId: "bench", transformTopic: "transform", analysisTopic: "analysis", controlTopic: "control",
@@ -46,7 +46,7 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
     startedAt: Date.now(),
     onBook: (b) => void (book = b)
   })
-  const harness = new TaskHarness(task, { applicationId: settings.applicationId, dlqTopic: "dlq" })
+  const driver = new TaskDriver(task, { applicationId: settings.applicationId, dlqTopic: "dlq" })
   const input = newTally()
   const statuses = new Map<string, string>()
   const changelogTopics = new Set<string>()
@@ -58,8 +58,6 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
       changelogTopics.add(r.topic)
       changelogBytes += size(r.key) + size(r.value)
     }
-    // The harness keeps its changelog for restarts; the bench only counts it.
-    harness.changelog.length = 0
     for (const r of out.records) {
       if (r.topic !== settings.controlTopic || r.value == null) continue
       const message = JSON.parse(typeof r.value === "string" ? r.value : text.decode(r.value)) as { readonly job_id: string; readonly step?: unknown; readonly status?: unknown }
@@ -75,16 +73,16 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
     for (const line of batch.lines) count(input, line)
     const topic = settings[`${batch.topic}Topic`]
     watch.time(() => {
-      harness.at(Date.now())
-      for (const line of batch.lines) harness.process({ topic, value: line.value })
-      apply(harness.endBatch())
+      driver.at(Date.now())
+      for (const line of batch.lines) driver.process(topic, line.value)
+      apply(driver.endBatch())
     })
     // Lets the RSS sampler's timer fire between batches.
     await turn()
   }
   const peak = rss.stop()
   const afterFinishBytes = heapBytes()
-  apply(harness.at(Date.now() + 2 * settings.jobRetentionMs).punctuate())
+  apply(driver.at(Date.now() + 2 * settings.jobRetentionMs).punctuate())
   const evicted = Array.from({ length: caseSize.jobs }, (_, j) => book?.job(jobIdOf(caseSize, j))).every((job) => job === undefined)
   const afterEvictionBytes = heapBytes()
 

@@ -23,10 +23,15 @@ export const TOPICS = {
   agg: "review-agg-by-job",
   dlq: "review-dlq"
 } as const
-const CHANGELOG_PARTITIONS = 64
-
-/** The mock keeps about 5 MB per partition; 3 MiB of transform input per partition leaves room. */
-const inputPartitions = (size: CaseSize): number => Math.min(1_000, Math.max(64, Math.ceil((size.reviews * 800) / (3 * 2 ** 20))))
+/** Partitions for `bytes` with 3 MiB each: the mock keeps about 5 MB per partition and drops the oldest beyond. */
+const partitionsFor = (bytes: number): number => Math.min(1_000, Math.max(64, Math.ceil(bytes / (3 * 2 ** 20))))
+/** About 800 B of transform input per review. */
+const inputPartitions = (size: CaseSize): number => partitionsFor(size.reviews * 800)
+/**
+ * About 2 KB of changelog per review today. Only a key written very often (a job's snapshot)
+ * then overflows its partition, whose records are alike, so extrapolating its bytes is fair.
+ */
+const changelogPartitions = (size: CaseSize): number => partitionsFor(size.reviews * 2_500)
 
 export interface WireCluster {
   readonly cluster: MockKafkaCluster
@@ -46,7 +51,7 @@ export const startWireCluster = async (size: CaseSize): Promise<WireCluster> => 
       { name: TOPICS.rows, partitions: 8 },
       { name: TOPICS.agg, partitions: 2 },
       { name: TOPICS.dlq, partitions: 1 },
-      ...[...changelogs].map((name) => ({ name, partitions: CHANGELOG_PARTITIONS }))
+      ...[...changelogs].map((name) => ({ name, partitions: changelogPartitions(size) }))
     ]
   })
   const kafka = new Kafka({ clientId: "bench", brokers: [...cluster.brokers], logLevel: logLevel.NOTHING })
@@ -170,6 +175,7 @@ export const countChangelog = async (wire: WireCluster) => {
   const bytes = await inParallel(held, 16, (p) => partitionBytes(wire.cluster.bootstrap, p.topic, p.partition))
   return {
     topics,
+    partitions: partitions.length,
     records: partitions.reduce((n, p) => n + p.high, 0),
     bytes: Math.round(held.reduce((n, p, i) => n + (bytes[i]! / (p.high - p.low)) * p.high, 0)),
     extrapolated: partitions.some((p) => p.low > 0)

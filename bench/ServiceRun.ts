@@ -108,9 +108,14 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
     const ended = await Promise.race([exited, within(timeoutMs, `every job's final status (${statuses.size} of ${size.jobs} so far)`, allFinished)])
     const peak = rss.stop()
     const maxRssBytes = peakRssOf(pid) ?? peak.peakBytes
-    // records_in_total is counted per batch; it may trail the last status by a moment.
-    let messagesRead = await recordsIn(httpPort)
-    for (let i = 0; i < 50 && messagesRead < reviewMessages(input); i++) messagesRead = await sleep(100).then(() => recordsIn(httpPort))
+    // records_in_total is counted per batch and may trail the last status by a moment; the
+    // service may also be busy releasing the finished jobs' state for a few seconds.
+    let messagesRead = 0
+    const until = Date.now() + 60_000
+    while (messagesRead < reviewMessages(input) && Date.now() < until) {
+      messagesRead = await recordsIn(httpPort).catch(() => messagesRead)
+      if (messagesRead < reviewMessages(input)) await sleep(100)
+    }
     const seconds = (ended.wall - started.wall) / 1000
     const byStatus: Record<string, number> = {}
     for (const status of statuses.values()) byStatus[status] = (byStatus[status] ?? 0) + 1

@@ -1,0 +1,42 @@
+/**
+ * Runs one case on one path in a fresh Node process (its memory figures its own, no JIT or
+ * heap left over from another case) and reads the RunResult it prints.
+ */
+import { spawn } from "node:child_process"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import type { CaseName, PathName } from "./BenchArgs.ts"
+import type { RunResult } from "./RunResult.ts"
+
+const benchDir = dirname(fileURLToPath(import.meta.url))
+
+const entries: Readonly<Record<PathName, { readonly module: string; readonly flags: ReadonlyArray<string> }>> = {
+  inprocess: { module: "RunInProcess.ts", flags: ["--expose-gc"] },
+  wire: { module: "RunWire.ts", flags: [] }
+}
+
+export const runChild = (path: PathName, name: CaseName, reviews: number): Promise<RunResult> =>
+  new Promise((resolve, reject) => {
+    const entry = entries[path]
+    const child = spawn(process.execPath, [...entry.flags, "--import", "tsx", join(benchDir, entry.module), name, String(reviews)], {
+      cwd: join(benchDir, ".."),
+      // Its progress and errors go straight to ours; its stdout is the result.
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let stdout = ""
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (chunk: string) => void (stdout += chunk))
+    child.once("error", reject)
+    child.once("close", (code, signal) => {
+      const last = stdout.trim().split("\n").at(-1) ?? ""
+      if (code !== 0 || last === "") {
+        reject(new Error(`the ${path} run of ${name} (${reviews} reviews) failed: exit code ${code}, signal ${signal} (its messages are above)`))
+        return
+      }
+      try {
+        resolve(JSON.parse(last) as RunResult)
+      } catch (error) {
+        reject(new Error(`the ${path} run of ${name} printed no result: ${String(error)}\n${stdout.slice(-2_000)}`))
+      }
+    })
+  })

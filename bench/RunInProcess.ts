@@ -1,0 +1,29 @@
+/**
+ * One in-process run of one case, in a process of its own (so memory figures are its own):
+ * the JSON floor, then the review task over the same bytes; prints the RunResult as JSON.
+ *
+ *   node --expose-gc --import tsx bench/RunInProcess.ts <case> <reviews>
+ */
+import { CASES, type CaseName } from "./BenchArgs.ts"
+import { caseSize } from "./BenchCase.ts"
+import { jsonFloor } from "./JsonFloor.ts"
+import type { RunResult } from "./RunResult.ts"
+import { taskRun } from "./TaskRun.ts"
+
+const [name, reviews] = process.argv.slice(2)
+if (!(CASES as ReadonlyArray<string>).includes(name ?? "") || !Number.isSafeInteger(Number(reviews)) || Number(reviews) <= 0) {
+  console.error(`usage: node --expose-gc --import tsx bench/RunInProcess.ts <${CASES.join("|")}> <reviews>`)
+  process.exit(1)
+}
+const size = caseSize("inprocess", name as CaseName, Number(reviews))
+const floor = jsonFloor(size)
+const run = await taskRun(size)
+const result: RunResult = {
+  path: "inprocess",
+  case: size.case,
+  size,
+  ...run,
+  floor,
+  ratio: floor.recordsPerSecond > 0 ? run.service.recordsPerSecond / floor.recordsPerSecond : 0
+}
+process.stdout.write(`${JSON.stringify(result)}\n`)

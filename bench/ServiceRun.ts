@@ -1,0 +1,146 @@
+/**
+ * The wire path's measured run: the service started as an operator would (`node
+ * bin/review-aggregator`, settings in its environment, pointed at the mock cluster), timed
+ * from its first records read to every job's final status on the control topic, its CPU and
+ * memory read from /proc.
+ */
+import { spawn } from "node:child_process"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { MOCK_CONSUMER_SETTINGS } from "../test/support/MockKafkaCluster.ts"
+import { freePort, sleep, within } from "../test/support/ServiceProcess.ts"
+import type { CaseSize, InputTally } from "./BenchCase.ts"
+import { cpuMicrosOf, peakRssOf, rssOf } from "./ProcFs.ts"
+import { sampleRss } from "./RssSampler.ts"
+import { finalStatus, reviewMessages, type RunResult, throughput } from "./RunResult.ts"
+import { APPLICATION_ID, TOPICS, type WireCluster } from "./WireCluster.ts"
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+
+/** The service's settings on the mock, as the wire tests use them (quick group joins, quiet kafkajs, no traces). */
+const serviceEnv = (bootstrap: string, httpPort: number): NodeJS.ProcessEnv => ({
+  ...process.env,
+  BOOTSTRAP_SERVERS: bootstrap,
+  APPLICATION_ID,
+  HTTP_PORT: String(httpPort),
+  KAFKA_SESSION_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.sessionTimeout),
+  KAFKA_REBALANCE_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.rebalanceTimeout),
+  KAFKA_HEARTBEAT_INTERVAL_MS: String(MOCK_CONSUMER_SETTINGS.heartbeatInterval),
+  KAFKA_LOG_LEVEL: "warn",
+  SHUTDOWN_TIMEOUT_MS: "5000",
+  OTEL_SDK_DISABLED: "true"
+})
+
+/** Follows the control topic with kcat and calls `onStatus` with each job's final status as it is written. */
+const followControl = (bootstrap: string, onStatus: (jobId: string, status: string) => void) => {
+  const child = spawn("kcat", ["-C", "-b", bootstrap, "-t", TOPICS.control, "-o", "beginning", "-u", "-q", "-f", "%s\\n", "-X", "fetch.wait.max.ms=20"], {
+    stdio: ["ignore", "pipe", "ignore"]
+  })
+  let partial = ""
+  child.stdout.setEncoding("utf8")
+  child.stdout.on("data", (chunk: string) => {
+    const lines = (partial + chunk).split("\n")
+    partial = lines.pop()!
+    for (const line of lines) {
+      const message = JSON.parse(line) as { readonly job_id: string; readonly step?: unknown; readonly status?: unknown }
+      const status = finalStatus(message)
+      if (status !== undefined) onStatus(message.job_id, status)
+    }
+  })
+  const stop = () => void child.kill("SIGTERM")
+  process.once("exit", stop)
+  return {
+    stop: () => {
+      process.off("exit", stop)
+      stop()
+    }
+  }
+}
+
+/** Transform and analysis records the service has read (its /metrics). */
+const recordsIn = async (httpPort: number): Promise<number> => {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })
+  let sum = 0
+  for (const m of (await res.text()).matchAll(/^review_aggregator_records_in_total\{topic="([^"]*)"\} (\d+)/gm)) {
+    if (m[1] === TOPICS.transform || m[1] === TOPICS.analysis) sum += Number(m[2])
+  }
+  return sum
+}
+
+export type ServiceRunResult = Pick<RunResult, "service" | "outcome">
+
+export const serviceRun = async (wire: WireCluster, size: CaseSize, input: InputTally, timeoutMs: number): Promise<ServiceRunResult> => {
+  const statuses = new Map<string, string>()
+  let finished: ((at: { readonly wall: number; readonly cpuMicros: number }) => void) | undefined
+  const allFinished = new Promise<{ readonly wall: number; readonly cpuMicros: number }>((r) => (finished = r))
+  const httpPort = await freePort()
+  const child = spawn(process.execPath, [join(repoRoot, "bin", "review-aggregator")], {
+    cwd: repoRoot,
+    env: serviceEnv(wire.cluster.bootstrap, httpPort),
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const pid = child.pid!
+  // A bench stopped early must not leave the service running.
+  const killOnExit = () => void child.kill("SIGKILL")
+  process.once("exit", killOnExit)
+  let output = ""
+  const keep = (chunk: Buffer) => void (output = (output + chunk.toString("utf8")).slice(-4_000))
+  child.stdout.on("data", keep)
+  child.stderr.on("data", keep)
+  const exited = new Promise<never>((_, reject) =>
+    child.once("exit", (code, signal) => reject(new Error(`the service exited early (code ${code}, signal ${signal})`)))
+  )
+  exited.catch(() => {})
+  const control = followControl(wire.cluster.bootstrap, (jobId, status) => {
+    statuses.set(jobId, status)
+    // Read at once: the CPU time and wall time of the moment the last status arrives.
+    if (statuses.size === size.jobs) finished?.({ wall: performance.now(), cpuMicros: cpuMicrosOf(pid) })
+  })
+  const rss = sampleRss(() => rssOf(pid))
+  try {
+    const started = await Promise.race([
+      exited,
+      within(120_000, "the service reading its first records (/metrics records_in_total > 0)", (async () => {
+        while ((await recordsIn(httpPort).catch(() => 0)) === 0) await sleep(20)
+        return { wall: performance.now(), cpuMicros: cpuMicrosOf(pid), rssBytes: rssOf(pid) ?? 0 }
+      })())
+    ])
+    const ended = await Promise.race([exited, within(timeoutMs, `every job's final status (${statuses.size} of ${size.jobs} so far)`, allFinished)])
+    const peak = rss.stop()
+    const maxRssBytes = peakRssOf(pid) ?? peak.peakBytes
+    // records_in_total is counted per batch and may trail the last status by a moment; the
+    // service may also be busy releasing the finished jobs' state for a few seconds.
+    let messagesRead = 0
+    const until = Date.now() + 60_000
+    while (messagesRead < reviewMessages(input) && Date.now() < until) {
+      messagesRead = await recordsIn(httpPort).catch(() => messagesRead)
+      if (messagesRead < reviewMessages(input)) await sleep(100)
+    }
+    const seconds = (ended.wall - started.wall) / 1000
+    const byStatus: Record<string, number> = {}
+    for (const status of statuses.values()) byStatus[status] = (byStatus[status] ?? 0) + 1
+    return {
+      service: {
+        ...throughput(input.records, seconds, ended.cpuMicros - started.cpuMicros),
+        messagesRead,
+        baselineRssBytes: started.rssBytes,
+        peakRssBytes: Math.max(peak.peakBytes, started.rssBytes),
+        rssSamples: peak.samples,
+        maxRssBytes
+      },
+      outcome: { jobs: size.jobs, statuses: byStatus }
+    }
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- service output (last 4 kB):\n${output}`)
+  } finally {
+    process.off("exit", killOnExit)
+    rss.stop()
+    control.stop()
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM")
+      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000)
+      await new Promise((r) => child.once("exit", r))
+      clearTimeout(killer)
+    }
+  }
+}

@@ -21,9 +21,9 @@ export const jsonFloor = (size: CaseSize): RunResult["floor"] => {
     watch.time(() => {
       for (const line of batch.lines) {
         const value: unknown = JSON.parse(decoder.decode(line.value))
-        if (batch.topic === "control") continue
+        if (line.topic === "control") continue
         messages++
-        records += elements(value, batch.topic === "transform" ? "reviews" : "results")
+        records += elements(value, line.topic === "transform" ? "reviews" : "results")
       }
     })
   }

@@ -71,10 +71,9 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
   const rss = sampleRss(() => process.memoryUsage.rss())
   for (const batch of inputBatches(caseSize)) {
     for (const line of batch.lines) count(input, line)
-    const topic = settings[`${batch.topic}Topic`]
     watch.time(() => {
       driver.at(Date.now())
-      for (const line of batch.lines) driver.process(topic, line.value)
+      for (const line of batch.lines) driver.process(settings[`${line.topic}Topic`], line.value)
       apply(driver.endBatch())
     })
     // Lets the RSS sampler's timer fire between batches.

@@ -4,9 +4,9 @@
  * deterministic given the task's clock; all its state is in the task's stores, so the
  * runtime persists it, restores it and undoes a record that fails part-way.
  *
- * Within a batch, statistics accumulate in per-job deltas (the `batch-stats` scratch
- * store); at the end of the batch each job's immutable stats are combined with its delta
- * once.
+ * Within a batch, each counted record leaves a small contribution (the `batch-stats`
+ * scratch store); at the end of the batch they are folded in mutable counters and each
+ * job's immutable stats are combined with the result once.
  */
 import { SessionJoin, type Unmatched } from "../kernel/join/SessionJoin.ts"
 import type { TaskContext } from "../kernel/runtime/Task.ts"
@@ -23,9 +23,9 @@ import type { AnalysisRecord } from "./schema/AnalysisRecord.ts"
 import type { ControlRecordInput } from "./schema/ControlRecord.ts"
 import type { TransformReview } from "./schema/TransformRecord.ts"
 import type { Left, Right, ReviewKey, ReviewStores } from "./state/ReviewStores.ts"
+import { fold } from "./state/BatchContributions.ts"
+import type { Sentiment } from "./schema/Lenient.ts"
 import { JobStats } from "./stats/JobAggregate.ts"
-import { ofAnalysis, ofResolvedSplit } from "./stats/SentimentStats.ts"
-import { ofReview } from "./stats/TransformStats.ts"
 
 export interface JobBookSettings {
   readonly timeoutMs: number
@@ -100,16 +100,14 @@ export class JobBook {
     let flags = this.stores.reviews.get(key) ?? 0
     if (has(flags, Flags.transform)) return this.duplicate(job, "transform", ctx)
     const trial = r.is_coupang_trial === 1
-    let delta: JobStats = { ...JobStats.initialValue, transform: ofReview(r) }
-    if (has(flags, Flags.splitPending)) {
-      delta = { ...delta, sentiment: ofResolvedSplit(sentimentOf(flags), trial) }
-      flags &= ~Flags.splitPending
-    }
+    // A sentiment counted before its split was known now joins its split.
+    const resolved = has(flags, Flags.splitPending) ? sentimentOf(flags) : undefined
+    flags &= ~Flags.splitPending
     if (has(flags, Flags.transformInvalid)) this.forgiveInvalid(job.jobId, "transform")
     flags = (flags & ~Flags.transformInvalid) | Flags.transform | (trial ? Flags.transformTrial : 0)
     this.stores.reviews.put(key, flags)
     ctx.event(ReviewEvent.counted.transform)
-    this.addDelta(job.jobId, delta)
+    this.contribute(job.jobId, r, resolved, trial, false)
     this.offerJoin(job, key, "left", { value: r, source: element.source }, recordTimestamp, ctx)
   }
 
@@ -128,7 +126,7 @@ export class JobBook {
     if (trial === undefined) flags |= Flags.splitPending
     this.stores.reviews.put(key, flags)
     ctx.event(ReviewEvent.counted.analysis)
-    this.addDelta(job.jobId, { ...JobStats.initialValue, analyzed: 1, sentiment: ofAnalysis(a.sentiment, trial) })
+    this.contribute(job.jobId, undefined, a.sentiment, trial, true)
     this.offerJoin(job, key, "right", { value: a, source: element.source }, recordTimestamp, ctx)
   }
 
@@ -173,9 +171,9 @@ export class JobBook {
   /** Applies the batch's deltas and runs the lifecycle of every job it touched. */
   endBatch(ctx: Ctx): void {
     this.clocks = { now: ctx.now, active: ctx.activeTime }
-    for (const [jobId, delta] of [...this.stores.batchStats.entries()]) {
+    for (const [jobId, contributions] of [...this.stores.batchStats.entries()]) {
       const job = this.stores.jobs.get(jobId)!
-      this.update({ ...job, stats: JobStats.combine(job.stats, delta), unpublished: true })
+      this.update({ ...job, stats: JobStats.combine(job.stats, fold(contributions)), unpublished: true })
       this.stores.batchStats.delete(jobId)
     }
     for (const jobId of this.touched) this.advance(jobId, ctx)
@@ -226,9 +224,9 @@ export class JobBook {
     this.touched.add(job.jobId)
   }
 
-  private addDelta(jobId: string, delta: JobStats): void {
-    const prev = this.stores.batchStats.get(jobId)
-    this.stores.batchStats.put(jobId, prev === undefined ? delta : JobStats.combine(prev, delta))
+  private contribute(jobId: string, review: TransformReview | undefined, sentiment: Sentiment | undefined, trial: boolean | undefined, countAll: boolean): void {
+    const previous = this.stores.batchStats.get(jobId)
+    this.stores.batchStats.put(jobId, { review, sentiment, trial, countAll, previous })
   }
 
   /** For a finished job: a counted id is a duplicate, a new one a late record. */

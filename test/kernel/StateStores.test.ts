@@ -66,6 +66,33 @@ describe("state store write cache", () => {
   })
 })
 
+describe("writes of unchanged values", () => {
+  const snapshots: StoreSpec<string, { readonly n: number }> = {
+    name: "snapshots",
+    key: StoreKey.string,
+    value: Schema.Struct({ n: Schema.Number }),
+    writeOnChange: true
+  }
+  it("writes nothing for the value already there, nor (with writeOnChange) for an equal one, before or after a restore", () => {
+    const store = new KeyValueStore(snapshots)
+    const one = { n: 1 }
+    store.put("a", one)
+    expect(store.flush().map((e) => e.value)).toEqual(["{\"v\":1,\"value\":{\"n\":1}}"])
+    store.put("a", one)
+    store.put("a", { n: 1 })
+    expect(store.flush(), "same value again: nothing").toEqual([])
+    store.put("a", { n: 2 })
+    expect(store.flush().map((e) => e.value)).toEqual(["{\"v\":1,\"value\":{\"n\":2}}"])
+    const restored = new KeyValueStore(snapshots)
+    restored.restore({ key: "a", value: "{\"v\":1,\"value\":{\"n\":2}}" })
+    restored.restored(0)
+    restored.put("a", { n: 2 })
+    expect(restored.flush(), "equal to the restored value: nothing").toEqual([])
+    restored.rewrite("a")
+    expect(restored.flush().map((e) => e.key), "a rewrite after a torn event writes anyway").toEqual(["a"])
+  })
+})
+
 describe("a handler that throws part-way", () => {
   it("leaves every store and the changelog as they were before the record, and dead-letters the record", () => {
     const h = harness()

@@ -8,10 +8,11 @@
  * keys in order of last write, restores them with the task, and undoes a failed
  * record's changes like any other state.
  */
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
 import type { KeyValueStore } from "../store/KeyValueStore.ts"
 import type { StoreKey } from "../store/StoreKey.ts"
-import type { StoreSpec } from "../store/StoreSpec.ts"
+import type { Packing, StoreSpec, ValueText } from "../store/StoreSpec.ts"
+import { readNumberField } from "../store/ValueCodec.ts"
 
 export type Side = "left" | "right"
 
@@ -44,6 +45,12 @@ export interface JoinStoreOptions<K, L, R> {
   readonly gapMs: number
   readonly changelog?: string | undefined
   readonly groupOf?: ((key: K) => string) | undefined
+  /** Compact text forms of the sides; with both, the changelog holds them instead of the Schemas' JSON. */
+  readonly leftText?: ValueText<L> | undefined
+  readonly rightText?: ValueText<R> | undefined
+  readonly packed?: Packing<K> | undefined
+  /** Format version of the changelog values. */
+  readonly version?: number | undefined
 }
 
 const pending = <V>(value: Schema.Codec<V, any>) => Schema.UndefinedOr(Schema.Struct({ value, recordTimestamp: Schema.Number }))
@@ -58,8 +65,47 @@ export const spec = <K, L, R>(options: JoinStoreOptions<K, L, R>): StoreSpec<K, 
   value: Schema.Struct({ left: pending(options.left), right: pending(options.right) }) as unknown as Schema.Codec<Buffered<L, R>, any>,
   changelog: options.changelog,
   ttl: { ms: options.gapMs, restartOnRestore: true },
-  groupOf: options.groupOf
+  groupOf: options.groupOf,
+  packed: options.packed,
+  version: options.version,
+  text: options.leftText !== undefined && options.rightText !== undefined ? bufferedText(options.leftText, options.rightText) : undefined
 })
+
+/** Each waiting side as `L|R<record timestamp>:<length>:<text>`. */
+const bufferedText = <L, R>(left: ValueText<L>, right: ValueText<R>): ValueText<Buffered<L, R>> => {
+  const side = (tag: string, p: Pending<unknown> | undefined, text: (v: any) => string) => {
+    if (p === undefined) return ""
+    const t = text(p.value)
+    return `${tag}${p.recordTimestamp}:${t.length}:${t}`
+  }
+  const read = <V>(raw: string, at: number, decode: ValueText<V>["decode"]): Result.Result<{ readonly pending: Pending<V>; readonly next: number }, string> => {
+    const ts = readNumberField(raw, at + 1, ":")
+    const len = ts === undefined ? undefined : readNumberField(raw, ts.next, ":")
+    if (ts === undefined || len === undefined || len.next + len.n > raw.length) return Result.fail(`malformed join side at ${at}`)
+    return Result.map(decode(raw.slice(len.next, len.next + len.n)), (value) => ({
+      pending: { value, recordTimestamp: ts.n },
+      next: len.next + len.n
+    }))
+  }
+  return {
+    encode: (b) => side("L", b.left, left.encode) + side("R", b.right, right.encode),
+    decode: (raw) => {
+      let l: Pending<L> | undefined
+      let r: Pending<R> | undefined
+      let at = 0
+      while (at < raw.length) {
+        const tag = raw[at]
+        if (tag !== "L" && tag !== "R") return Result.fail(`expected a join side (L or R) at ${at}`)
+        const got: Result.Result<{ readonly pending: Pending<unknown>; readonly next: number }, string> = read<unknown>(raw, at, tag === "L" ? left.decode : right.decode)
+        if (Result.isFailure(got)) return Result.fail(got.failure)
+        if (tag === "L") l = got.success.pending as Pending<L>
+        else r = got.success.pending as Pending<R>
+        at = got.success.next
+      }
+      return Result.succeed({ left: l, right: r })
+    }
+  }
+}
 
 export class SessionJoin<K, L, R> {
   readonly gapMs: number

@@ -6,9 +6,11 @@
  *   one record is undone if the handler fails part-way (`begin`/`commit`/`rollback`);
  * - the runtime `flush`es it once per batch: one changelog entry per key changed since
  *   the last flush, nothing for a key that was put and deleted in between (write cache);
+ *   a packed store writes one entry per changed group instead (PackedChangelog);
  * - readers outside the task (HTTP) get copies, never the live maps.
  */
 import { Result } from "effect"
+import { isChunkKey, PackedChangelog, type PackedChange } from "./PackedChangelog.ts"
 import type { StoreKey } from "./StoreKey.ts"
 import type { StoreSpec } from "./StoreSpec.ts"
 import * as ValueCodec from "./ValueCodec.ts"
@@ -30,11 +32,19 @@ export class KeyValueStore<K, V> {
   private readonly groups: Map<string, Set<string>> | undefined
   /** Keys changed since the last flush, each with whether it existed at that flush. */
   private readonly dirty = new Map<string, boolean>()
+  /** For a packed store: the key of each dirty key text (a deleted key has no slot to read it from). */
+  private readonly dirtyKeys: Map<string, K> | undefined
+  private readonly packed: PackedChangelog<K, V> | undefined
+  /** With `writeOnChange`: the text last written or restored per key. */
+  private readonly lastWritten: Map<string, string> | undefined
+  /** Keys restored from per-key records of a store packed since (moved into chunks at the next flush). */
+  private legacyKeys: Array<readonly [string, K]> = []
   /** Whether a record is being handled (its changes can be undone). */
   private recording = false
-  /** The slot each key touched by the record had before it, and keys it made dirty (allocated on first touch). */
-  private undo: Map<string, Slot<K, V> | undefined> | undefined
-  private undoDirty: Array<string> | undefined
+  /** Each key the record touched with the slot it had before, in order (undone in reverse), and keys it made dirty; reused. */
+  private readonly undoTexts: Array<string> = []
+  private readonly undoSlots: Array<Slot<K, V> | undefined> = []
+  private readonly undoDirty: Array<string> = []
   private readonly keyCodec: StoreKey<K>
   private readonly valueCodec: ValueCodec.ValueCodec<V>
   /** The task's clock, set by the runtime before each event (for retention). */
@@ -44,6 +54,9 @@ export class KeyValueStore<K, V> {
     this.keyCodec = spec.key
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined ? undefined : new Map()
+    this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
+    this.dirtyKeys = this.packed === undefined ? undefined : new Map()
+    this.lastWritten = spec.writeOnChange === true ? new Map() : undefined
   }
 
   get size(): number {
@@ -60,15 +73,19 @@ export class KeyValueStore<K, V> {
 
   put(key: K, value: V): void {
     const text = this.keyCodec.encode(key)
-    this.touch(text)
-    this.write(text, { key, value, writtenAt: this.now })
+    const prev = this.data.get(text)
+    // Values are immutable: putting the one already there changes nothing (unless retention counts from the write).
+    if (prev !== undefined && prev.value === value && this.spec.ttl === undefined) return
+    this.touch(text, key, prev)
+    this.write(text, { key, value, writtenAt: this.now }, prev)
   }
 
   /** Removes the key; true if it was there. */
   delete(key: K): boolean {
     const text = this.keyCodec.encode(key)
-    if (!this.data.has(text)) return false
-    this.touch(text)
+    const prev = this.data.get(text)
+    if (prev === undefined) return false
+    this.touch(text, key, prev)
     this.erase(text)
     return true
   }
@@ -106,7 +123,7 @@ export class KeyValueStore<K, V> {
     const out: Array<readonly [K, V]> = []
     for (const [text, slot] of this.data) {
       if (slot.writtenAt + ttl > now) break
-      this.touch(text)
+      this.touch(text, slot.key, slot)
       this.erase(text)
       out.push([slot.key, slot.value])
     }
@@ -122,37 +139,59 @@ export class KeyValueStore<K, V> {
 
   commit(): void {
     this.recording = false
-    this.undo = undefined
-    this.undoDirty = undefined
+    this.undoTexts.length = 0
+    this.undoSlots.length = 0
+    this.undoDirty.length = 0
   }
 
   /** Puts back every key the record touched, as it was before the record. */
   rollback(): void {
-    const undo = this.undo
-    const undoDirty = this.undoDirty
-    this.commit()
-    if (undo === undefined) return
-    for (const [text, slot] of undo) {
-      if (slot === undefined) this.erase(text)
-      else this.write(text, slot)
+    const touched = this.undoTexts.length
+    for (let i = touched - 1; i >= 0; i--) {
+      const slot = this.undoSlots[i]
+      if (slot === undefined) this.erase(this.undoTexts[i]!)
+      else this.write(this.undoTexts[i]!, slot)
     }
-    for (const text of undoDirty ?? []) this.dirty.delete(text)
+    for (const text of this.undoDirty) this.dirty.delete(text)
+    this.commit()
     // Re-inserted slots moved to the end; retention needs order of last write back.
-    if (this.spec.ttl !== undefined) this.reorderByWriteTime()
+    if (touched > 0 && this.spec.ttl !== undefined) this.reorderByWriteTime()
   }
 
   /** Changelog entries for every key changed since the last flush (one per key), then forgets them. */
   flush(): ReadonlyArray<ChangelogEntry> {
+    if (this.packed !== undefined) return this.flushPacked(this.packed)
     const out: Array<ChangelogEntry> = []
     if (this.spec.logged !== false) {
       for (const [text, existedBefore] of this.dirty) {
         const slot = this.data.get(text)
-        if (slot !== undefined) out.push({ key: text, value: this.valueCodec.encode(slot.value, slot.writtenAt) })
-        else if (existedBefore) out.push({ key: text, value: null })
+        if (slot !== undefined) {
+          const value = this.valueCodec.encode(slot.value, slot.writtenAt)
+          if (this.lastWritten !== undefined) {
+            if (this.lastWritten.get(text) === value) continue
+            this.lastWritten.set(text, value)
+          }
+          out.push({ key: text, value })
+        } else if (existedBefore) {
+          this.lastWritten?.delete(text)
+          out.push({ key: text, value: null })
+        }
       }
     }
     this.dirty.clear()
     return out
+  }
+
+  private flushPacked(packed: PackedChangelog<K, V>): ReadonlyArray<ChangelogEntry> {
+    const changes: Array<PackedChange<K, V>> = []
+    for (const text of this.dirty.keys()) {
+      const slot = this.data.get(text)
+      const key = slot?.key ?? this.dirtyKeys!.get(text)
+      if (key !== undefined) changes.push({ text, key, slot })
+    }
+    this.dirty.clear()
+    this.dirtyKeys!.clear()
+    return packed.flush(changes, (group) => this.groups!.has(group))
   }
 
   /** Keys changed since the last flush, with their current value (undefined: deleted). */
@@ -169,21 +208,43 @@ export class KeyValueStore<K, V> {
 
   /** Applies one changelog entry at restore; a key or value that does not decode is reported, not applied. */
   restore(entry: ChangelogEntry): Result.Result<void, string> {
+    if (this.packed !== undefined && isChunkKey(entry.key)) return this.packed.restore(entry.key, entry.value)
+    const key = this.keyCodec.decode(entry.key)
     if (entry.value === null) {
-      this.erase(entry.key)
+      // A key written in another (older) text form lives under its current text.
+      const text = Result.isSuccess(key) ? this.keyCodec.encode(key.success) : entry.key
+      this.erase(text)
+      this.lastWritten?.delete(text)
       return Result.void
     }
-    const key = this.keyCodec.decode(entry.key)
     if (Result.isFailure(key)) return Result.fail(`key ${JSON.stringify(entry.key)}: ${key.failure}`)
     const value = this.valueCodec.decode(entry.value)
     if (Result.isFailure(value)) return Result.fail(`value of key ${JSON.stringify(entry.key)}: ${value.failure}`)
-    this.erase(entry.key)
-    this.write(entry.key, { key: key.success, value: value.success.value, writtenAt: value.success.writtenAt })
+    const text = this.keyCodec.encode(key.success)
+    this.erase(text)
+    this.write(text, { key: key.success, value: value.success.value, writtenAt: value.success.writtenAt })
+    this.lastWritten?.set(text, entry.value)
+    if (this.packed !== undefined) {
+      this.packed.legacy(entry.key)
+      this.legacyKeys.push([text, key.success])
+    }
     return Result.void
   }
 
   /** After restore: entries in order of last write; with `restartOnRestore`, their clocks restart at `now`. */
   restored(now: number): void {
+    if (this.packed !== undefined) {
+      const legacy = this.legacyKeys.filter(([text]) => this.data.has(text))
+      this.legacyKeys = []
+      this.packed.restored(
+        (text, key, value, writtenAt) => {
+          this.erase(text)
+          if (value !== undefined) this.write(text, { key, value, writtenAt })
+        },
+        (text, key) => this.markDirty(text, key),
+        legacy
+      )
+    }
     if (this.spec.ttl === undefined) return
     if (this.spec.ttl.restartOnRestore === true) {
       for (const [text, slot] of this.data) if (slot.writtenAt < now) this.data.set(text, { ...slot, writtenAt: now })
@@ -196,26 +257,42 @@ export class KeyValueStore<K, V> {
    * after restore, this supersedes records of an event whose write was cut short.
    */
   rewrite(text: string): void {
+    if (this.packed !== undefined) {
+      if (isChunkKey(text)) return this.packed.rewrite(text)
+      // A per-key record from before packing: its key is tombstoned, its value (if any) moves into a chunk.
+      this.packed.legacy(text)
+      const key = this.keyCodec.decode(text)
+      if (Result.isSuccess(key)) this.markDirty(this.keyCodec.encode(key.success), key.success)
+      return
+    }
+    this.lastWritten?.delete(text)
     this.dirty.set(text, true)
   }
 
   // ---- internals -----------------------------------------------------------
 
-  private touch(text: string): void {
+  /** Before a change of `text`, whose slot is `prev`: remembered to undo it, and dirty. */
+  private touch(text: string, key: K, prev: Slot<K, V> | undefined): void {
     if (this.recording) {
-      this.undo ??= new Map()
-      if (!this.undo.has(text)) this.undo.set(text, this.data.get(text))
+      this.undoTexts.push(text)
+      this.undoSlots.push(prev)
     }
     if (!this.dirty.has(text)) {
-      this.dirty.set(text, this.data.has(text))
-      if (this.recording) (this.undoDirty ??= []).push(text)
+      this.dirty.set(text, prev !== undefined)
+      this.dirtyKeys?.set(text, key)
+      if (this.recording) this.undoDirty.push(text)
     }
   }
 
-  private write(text: string, slot: Slot<K, V>): void {
-    // With retention, a write moves the key to the end (order of last write).
-    if (this.spec.ttl !== undefined) this.data.delete(text)
-    else if (this.data.has(text)) {
+  private markDirty(text: string, key: K): void {
+    this.dirty.set(text, this.data.has(text))
+    this.dirtyKeys?.set(text, key)
+  }
+
+  private write(text: string, slot: Slot<K, V>, prev = this.data.get(text)): void {
+    if (prev !== undefined) {
+      // With retention, a write moves the key to the end (order of last write).
+      if (this.spec.ttl !== undefined) this.data.delete(text)
       this.data.set(text, slot)
       return
     }

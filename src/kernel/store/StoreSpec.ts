@@ -3,8 +3,20 @@
  * changelog values, and optional retention. Specs are plain values; the runtime builds
  * one store shard per task from them and restores it from the store's changelog.
  */
-import type { Schema } from "effect"
+import type { Result, Schema } from "effect"
 import type { StoreKey } from "./StoreKey.ts"
+
+/** A compact text form of values, used instead of the Schema's JSON form where it is smaller (e.g. original bytes kept unescaped). */
+export interface ValueText<V> {
+  readonly encode: (value: V) => string
+  readonly decode: (text: string) => Result.Result<V, string>
+}
+
+/** How the keys of a packed store split into a group and a member within it, and back. */
+export interface Packing<K> {
+  readonly member: (key: K) => string
+  readonly key: (group: string, member: string) => K
+}
 
 export interface StoreSpec<K, V> {
   /** Unique within an application; names the changelog `<APPLICATION_ID>-<changelog ?? name>-changelog`. */
@@ -29,6 +41,20 @@ export interface StoreSpec<K, V> {
   readonly ttl?: { readonly ms: number; readonly restartOnRestore?: boolean | undefined } | undefined
   /** Groups keys (e.g. by the entity they belong to) so a group can be listed or dropped at once. */
   readonly groupOf?: ((key: K) => string) | undefined
+  /**
+   * Compares each value flushed with the last one written (or restored) for its key and
+   * writes nothing when the text is the same: for large values put often but seldom
+   * changed (snapshots). Costs the last text per key in memory.
+   */
+  readonly writeOnChange?: boolean | undefined
+  /** Values in the changelog in this text form instead of the Schema's JSON form (the Schema still reads older records). */
+  readonly text?: ValueText<V> | undefined
+  /**
+   * With `groupOf`: the changes of one group are written as one changelog record per
+   * flush (a chunk of members) instead of one per key, and a chunk is deleted once newer
+   * chunks have superseded all of it. For many small per-entity entries (see PackedChangelog).
+   */
+  readonly packed?: Packing<K> | undefined
 }
 
 export const changelogTopic = (applicationId: string, spec: StoreSpec<any, any>): string =>

@@ -5,52 +5,64 @@
  *   review   [job, review] -> index flags while the job runs (dedupe, join split, quality)
  *   join     [job, review] -> a side waiting for its partner (retention: the join gap)
  *   frozen   [job, side, chunk] -> fingerprints of a finished job's counted review ids
- * and `batch-stats`, scratch state of one batch (per-job statistics still to fold in).
+ * and `batch-stats`, scratch state of one batch (per-job contributions still to fold in).
+ * `review` and `join` are packed by job: one changelog record per job and batch.
  */
 import { Schema } from "effect"
 import * as SessionJoin from "../../kernel/join/SessionJoin.ts"
 import type { KeyValueStore } from "../../kernel/store/KeyValueStore.ts"
 import * as StoreKey from "../../kernel/store/StoreKey.ts"
-import type { StoreSpec } from "../../kernel/store/StoreSpec.ts"
+import type { Packing, StoreSpec } from "../../kernel/store/StoreSpec.ts"
 import { FingerprintSetSchema, type FingerprintSet } from "../../kernel/state/FingerprintSet.ts"
+import * as Source from "../../kernel/source/Source.ts"
 import { SourceRefSchema } from "../../kernel/source/SourceRefSchema.ts"
-import type { SourceRef } from "../../kernel/source/DeadLetter.ts"
 import type { CountedStep, Job } from "../Job.ts"
-import type { AnalysisRecord } from "../schema/AnalysisRecord.ts"
-import type { TransformReview } from "../schema/TransformRecord.ts"
-import type { JobStats } from "../stats/JobAggregate.ts"
-import { AnalysisStored, JobSchema, JobStatsSchema, TransformStored } from "./JobStateSchema.ts"
+import { AnalysisRecord } from "../schema/AnalysisRecord.ts"
+import { normaliseTransform, TransformRecordInput, type TransformReview } from "../schema/TransformRecord.ts"
+import { heldText, type Held } from "./HeldText.ts"
+import { ContributionSchema, type Contribution } from "./BatchContributions.ts"
+import { AnalysisStored, JobSchema, TransformStored } from "./JobStateSchema.ts"
 
 export const CHANGELOG = "job-state"
 
-/** A decoded record held in state, with where it came from (to dead-letter it later). */
-export interface Held<V> {
-  readonly value: V
-  readonly source: SourceRef
-}
+export type { Held }
 export type Left = Held<TransformReview>
 export type Right = Held<AnalysisRecord>
 
-const held = <V>(value: Schema.Codec<V, any>): Schema.Codec<Held<V>, any> =>
+/** The JSON form join sides had before they were held as text (still read at restore). */
+const heldJson = <V>(value: Schema.Codec<V, any>): Schema.Codec<Held<V>, any> =>
   Schema.Struct({ value, source: SourceRefSchema }) as unknown as Schema.Codec<Held<V>, any>
 
 export type ReviewKey = StoreKey.StringTuple<2>
 export type FrozenKey = readonly [jobId: string, side: CountedStep, chunk: string]
 
 const byJob = (key: { readonly 0: string }) => key[0]
+const reviewsOfJob: Packing<ReviewKey> = { member: (key) => key[1], key: (job, review) => [job, review] }
+const transformText = heldText(Source.make({ topic: "transform", schema: TransformRecordInput, map: normaliseTransform }).decodeElement)
+const analysisText = heldText(Source.make({ topic: "analysis", schema: AnalysisRecord }).decodeElement)
 
 export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number }) => ({
   // Version 2: stage deadlines are on the task's active clock.
-  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema, version: 2 } satisfies StoreSpec<string, Job>,
-  reviews: { name: "review", changelog: CHANGELOG, key: StoreKey.strings(2), value: Schema.Number, groupOf: byJob } satisfies StoreSpec<ReviewKey, number>,
+  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema, version: 2, writeOnChange: true } satisfies StoreSpec<string, Job>,
+  reviews: {
+    name: "review",
+    changelog: CHANGELOG,
+    key: StoreKey.compactStrings(2),
+    value: Schema.Number,
+    groupOf: byJob,
+    packed: reviewsOfJob
+  } satisfies StoreSpec<ReviewKey, number>,
   joins: SessionJoin.spec<ReviewKey, Left, Right>({
     name: "join",
     changelog: CHANGELOG,
-    key: StoreKey.strings(2),
-    left: held(TransformStored),
-    right: held(AnalysisStored),
+    key: StoreKey.compactStrings(2),
+    left: heldJson(TransformStored),
+    right: heldJson(AnalysisStored),
+    leftText: transformText,
+    rightText: analysisText,
     gapMs: settings.windowInactivityMs,
-    groupOf: byJob
+    groupOf: byJob,
+    packed: reviewsOfJob
   }),
   frozen: {
     name: "frozen",
@@ -59,7 +71,7 @@ export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number
     value: FingerprintSetSchema,
     groupOf: byJob
   } satisfies StoreSpec<FrozenKey, FingerprintSet>,
-  batchStats: { name: "batch-stats", key: StoreKey.string, value: JobStatsSchema, logged: false } satisfies StoreSpec<string, JobStats>
+  batchStats: { name: "batch-stats", key: StoreKey.string, value: ContributionSchema, logged: false } satisfies StoreSpec<string, Contribution>
 })
 
 export type ReviewStoreSpecs = ReturnType<typeof reviewStoreSpecs>
@@ -69,5 +81,5 @@ export interface ReviewStores {
   readonly reviews: KeyValueStore<ReviewKey, number>
   readonly joins: KeyValueStore<ReviewKey, SessionJoin.Buffered<Left, Right>>
   readonly frozen: KeyValueStore<FrozenKey, FingerprintSet>
-  readonly batchStats: KeyValueStore<string, JobStats>
+  readonly batchStats: KeyValueStore<string, Contribution>
 }

@@ -1,0 +1,269 @@
+/**
+ * The changelog of a packed store: per flush, one record per changed group (a chunk,
+ * key `#<seq>:<group>`) holding its changed members, instead of one record per key. A
+ * chunk is tombstoned once later chunks have superseded every member it holds, or when
+ * its group is gone; restore applies chunks in sequence order, whatever partition they
+ * came from. Many small per-entity entries then cost a few records per batch, not one
+ * per entry plus a tombstone per entry when the entity ends.
+ */
+import { Result } from "effect"
+import { chunkKey, decodeChunk, deletedEntry, parseChunkKey, valueEntry, type Member } from "./ChunkFormat.ts"
+import type { StoreKey } from "./StoreKey.ts"
+import type { Packing, StoreSpec } from "./StoreSpec.ts"
+import type { ValueCodec } from "./ValueCodec.ts"
+
+export { isChunkKey } from "./ChunkFormat.ts"
+
+/** Chunks stay well below Kafka's default 1 MB message size even at 3 UTF-8 bytes a character. */
+const MAX_CHUNK_CHARS = 150_000
+
+export interface PackedChange<K, V> {
+  readonly text: string
+  readonly key: K
+  /** Current value and its write time; undefined: deleted. */
+  readonly slot: { readonly value: V; readonly writtenAt: number } | undefined
+}
+
+export interface ChunkEntry {
+  readonly key: string
+  readonly value: string | null
+}
+
+interface Chunk {
+  readonly group: string
+  /** Keys with a record in this chunk. */
+  readonly keys: Array<string>
+  /** How many of them have their latest record here. */
+  live: number
+}
+
+export class PackedChangelog<K, V> {
+  private readonly packing: Packing<K>
+  private readonly groupOf: (key: K) => string
+  private readonly timed: boolean
+  private nextSeq = 1
+  /** Key text -> chunk of its latest record: `seq` for a value, `-seq` for a deletion (which hides older records). */
+  private readonly latest = new Map<string, number>()
+  /** Key text -> how many live chunks hold a record of it (all but the latest are stale, hidden by it). */
+  private readonly copies = new Map<string, number>()
+  private readonly chunks = new Map<number, Chunk>()
+  private readonly groupChunks = new Map<string, Set<number>>()
+  /** Chunk keys (and keys of per-key records from before packing) to tombstone at the next flush. */
+  private readonly doomed = new Set<string>()
+  /** Chunks read at restore, applied in sequence order once every record is read. */
+  private readonly pending = new Map<number, { readonly group: string; readonly members: ReadonlyArray<Member<V>> }>()
+  private readonly torn = new Set<number>()
+
+  constructor(spec: StoreSpec<K, V>, private readonly keyCodec: StoreKey<K>, private readonly codec: ValueCodec<V>) {
+    if (spec.packed === undefined || spec.groupOf === undefined) throw new Error(`store "${spec.name}": packed needs groupOf`)
+    this.packing = spec.packed
+    this.groupOf = spec.groupOf
+    this.timed = spec.ttl !== undefined
+  }
+
+  /** The chunks for one flush: tombstones of chunks nothing needs any more, then one new chunk (or a few, by size) per changed group. */
+  flush(changes: ReadonlyArray<PackedChange<K, V>>, groupAlive: (group: string) => boolean): ReadonlyArray<ChunkEntry> {
+    const out: Array<ChunkEntry> = []
+    for (const key of this.doomed) out.push({ key, value: null })
+    this.doomed.clear()
+    const emptied: Array<number> = []
+    for (const change of changes) {
+      const prev = this.latest.get(change.text)
+      if (prev === undefined) continue
+      this.latest.delete(change.text)
+      if (this.release(Math.abs(prev))) emptied.push(Math.abs(prev))
+    }
+    this.collect(emptied, out)
+    const byGroup = new Map<string, Array<PackedChange<K, V>>>()
+    for (const change of changes) {
+      const group = this.groupOf(change.key)
+      let list = byGroup.get(group)
+      if (list === undefined) byGroup.set(group, list = [])
+      list.push(change)
+    }
+    for (const [group, list] of byGroup) {
+      if (!groupAlive(group)) {
+        // The whole group is gone: so is every chunk of it, deletions included.
+        for (const seq of [...(this.groupChunks.get(group) ?? [])]) {
+          for (const text of this.chunks.get(seq)!.keys) {
+            this.latest.delete(text)
+            this.copies.delete(text)
+          }
+          out.push({ key: this.drop(seq), value: null })
+        }
+        continue
+      }
+      let parts: Array<string> = []
+      let records: Array<readonly [string, number]> = []
+      let size = 0
+      const emit = () => {
+        if (records.length === 0) return
+        const seq = this.nextSeq++
+        this.register(seq, group)
+        for (const [text, sign] of records) this.hold(text, sign * seq)
+        out.push({ key: chunkKey(seq, group), value: `${this.codec.version}|${parts.join("")}` })
+        parts = []
+        records = []
+        size = 0
+      }
+      for (const change of list) {
+        const member = this.packing.member(change.key)
+        // A deletion is written only while a live chunk still holds a record of the key.
+        if (change.slot === undefined && (this.copies.get(change.text) ?? 0) === 0) continue
+        const entry = change.slot === undefined
+          ? deletedEntry(member)
+          : valueEntry(member, this.timed ? change.slot.writtenAt : undefined, this.codec.encodePayload(change.slot.value))
+        // A chunk is closed before it would pass the limit (a single larger entry gets a chunk of its own).
+        if (size > 0 && size + entry.length > MAX_CHUNK_CHARS) emit()
+        parts.push(entry)
+        records.push([change.text, change.slot === undefined ? -1 : 1])
+        size += entry.length
+      }
+      emit()
+    }
+    return out
+  }
+
+  /** Reads one chunk record at restore (applied later, by `restored`). */
+  restore(key: string, value: string | null): Result.Result<void, string> {
+    const parsed = parseChunkKey(key)
+    if (parsed === undefined) return Result.fail(`key ${JSON.stringify(key)} is not a chunk key (#<seq>:<group>)`)
+    this.nextSeq = Math.max(this.nextSeq, parsed.seq + 1)
+    if (value === null) {
+      this.pending.delete(parsed.seq)
+      return Result.void
+    }
+    const members = decodeChunk(value, this.codec, this.timed)
+    if (Result.isFailure(members)) return Result.fail(`chunk ${JSON.stringify(key)}: ${members.failure}`)
+    this.pending.set(parsed.seq, { group: parsed.group, members: members.success })
+    return Result.void
+  }
+
+  /** A chunk key of an event whose write was cut short: deleted, its members (if it was applied) written again. */
+  rewrite(key: string): void {
+    const parsed = parseChunkKey(key)
+    if (parsed === undefined) return
+    this.nextSeq = Math.max(this.nextSeq, parsed.seq + 1)
+    this.torn.add(parsed.seq)
+    this.doomed.add(key)
+  }
+
+  /** A per-key record from before the store was packed: tombstoned at the next flush (its value moves into a chunk). */
+  legacy(key: string): void {
+    this.doomed.add(key)
+  }
+
+  /**
+   * Applies the chunks read at restore in sequence order. `apply` writes (or erases) a key;
+   * `dirty` marks a key to be written again at the next flush.
+   */
+  restored(
+    apply: (text: string, key: K, value: V | undefined, writtenAt: number) => void,
+    dirty: (text: string, key: K) => void,
+    legacyKeys: ReadonlyArray<readonly [string, K]>
+  ): void {
+    const keyOf = new Map<string, K>()
+    for (const seq of [...this.pending.keys()].sort((a, b) => a - b)) {
+      const { group, members } = this.pending.get(seq)!
+      this.register(seq, group)
+      for (const m of members) {
+        const key = this.packing.key(group, m.member)
+        const text = this.keyCodec.encode(key)
+        const prev = this.latest.get(text)
+        if (prev !== undefined) this.release(Math.abs(prev))
+        apply(text, key, m.value, m.writtenAt)
+        this.hold(text, m.value === undefined ? -seq : seq)
+        if (this.torn.has(seq)) keyOf.set(text, key)
+      }
+    }
+    this.pending.clear()
+    // A torn chunk may be gone from the topic: whatever it held latest is written again.
+    for (const seq of this.torn) {
+      const chunk = this.chunks.get(seq)
+      if (chunk === undefined) continue
+      for (const text of chunk.keys) {
+        if (Math.abs(this.latest.get(text) ?? 0) !== seq) continue
+        this.latest.delete(text)
+        dirty(text, keyOf.get(text)!)
+      }
+      chunk.live = 0
+    }
+    this.torn.clear()
+    for (const [text, key] of legacyKeys) dirty(text, key)
+    const sink: Array<ChunkEntry> = []
+    const hiding: Array<number> = []
+    for (const [text, n] of this.copies) {
+      const seq = this.latest.get(text)
+      if (n === 1 && seq !== undefined && seq < 0) {
+        this.latest.delete(text)
+        if (this.release(-seq)) hiding.push(-seq)
+      }
+    }
+    this.collect([...[...this.chunks].filter(([, c]) => c.live === 0).map(([seq]) => seq), ...hiding], sink)
+    for (const e of sink) this.doomed.add(e.key)
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  /**
+   * Tombstones chunks that hold no latest record, and then deletions that no longer hide
+   * anything (their key's older records went with those chunks), and so on.
+   */
+  private collect(candidates: ReadonlyArray<number>, out: Array<ChunkEntry>): void {
+    const work = [...candidates]
+    while (work.length > 0) {
+      const seq = work.pop()!
+      const chunk = this.chunks.get(seq)
+      if (chunk === undefined || chunk.live > 0) continue
+      out.push({ key: this.drop(seq), value: null })
+      for (const text of chunk.keys) {
+        const n = (this.copies.get(text) ?? 1) - 1
+        if (n <= 0) {
+          this.copies.delete(text)
+          continue
+        }
+        this.copies.set(text, n)
+        const last = this.latest.get(text)
+        if (n === 1 && last !== undefined && last < 0 && this.chunks.has(-last)) {
+          // Only the deletion itself is left: it hides nothing any more (but is still there).
+          this.latest.delete(text)
+          if (this.release(-last)) work.push(-last)
+        }
+      }
+    }
+  }
+
+  private register(seq: number, group: string): void {
+    this.chunks.set(seq, { group, keys: [], live: 0 })
+    let set = this.groupChunks.get(group)
+    if (set === undefined) this.groupChunks.set(group, set = new Set())
+    set.add(seq)
+  }
+
+  /** A key's latest record is now in chunk `|signed|` (negative: a deletion). */
+  private hold(text: string, signed: number): void {
+    this.latest.set(text, signed)
+    this.copies.set(text, (this.copies.get(text) ?? 0) + 1)
+    const chunk = this.chunks.get(Math.abs(signed))!
+    chunk.keys.push(text)
+    chunk.live++
+  }
+
+  /** One latest record of the chunk is superseded; true if none is left. */
+  private release(seq: number): boolean {
+    const chunk = this.chunks.get(seq)
+    if (chunk === undefined) return false
+    chunk.live--
+    return chunk.live === 0
+  }
+
+  /** Forgets a chunk and returns its key (to tombstone it). */
+  private drop(seq: number): string {
+    const group = this.chunks.get(seq)!.group
+    this.chunks.delete(seq)
+    const set = this.groupChunks.get(group)
+    set?.delete(seq)
+    if (set?.size === 0) this.groupChunks.delete(group)
+    return chunkKey(seq, group)
+  }
+}

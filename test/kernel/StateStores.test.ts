@@ -13,6 +13,7 @@ import { KeyValueStore } from "../../src/kernel/store/KeyValueStore.ts"
 import * as StoreKey from "../../src/kernel/store/StoreKey.ts"
 import type { StoreSpec } from "../../src/kernel/store/StoreSpec.ts"
 import { TaskHarness } from "../../src/kernel/testing/TaskHarness.ts"
+import { isEventMarker } from "../../src/kernel/runtime/TaskInstance.ts"
 
 const counts: StoreSpec<string, number> = { name: "counts", key: StoreKey.string, value: Schema.Int }
 const log: StoreSpec<string, ReadonlyArray<string>> = { name: "log", key: StoreKey.string, value: Schema.Array(Schema.String) }
@@ -48,8 +49,8 @@ const task: TaskDefinition<never> = {
 
 const harness = () => new TaskHarness(task, { applicationId: "app", dlqTopic: "dlq" })
 const send = (h: TaskHarness<never>, key: string, op: string) => h.process({ topic: "commands", value: JSON.stringify({ key, op }) })
-const keys = (records: ReadonlyArray<{ readonly topic: string; readonly key: unknown; readonly value: unknown }>, topic: string) =>
-  records.filter((r) => r.topic === topic).map((r) => `${String(r.key)}=${r.value === null ? "tombstone" : "value"}`)
+const keys = (records: ReadonlyArray<{ readonly topic: string; readonly key: unknown; readonly value: unknown; readonly headers?: Readonly<Record<string, string>> | undefined }>, topic: string) =>
+  records.filter((r) => r.topic === topic && !isEventMarker(r)).map((r) => `${String(r.key)}=${r.value === null ? "tombstone" : "value"}`)
 
 describe("state store write cache", () => {
   it("writes one changelog record per changed key per batch, nothing for a key put and deleted in it", () => {

@@ -130,7 +130,9 @@ class Heads {
 
 export class AlignedInput {
   private readonly partitions = new Map<string, PartitionBuffer>()
-  private readonly heads = new Heads()
+  private heads = new Heads()
+  /** Partitions get their tie-break order as they first appear (a dropped one gets a new one). */
+  private known = 0
   private bufferedRecords = 0
   private bufferedBytes = 0
   /** Set when a lagging partition first ran empty; cleared once none is empty. */
@@ -157,6 +159,28 @@ export class AlignedInput {
   observe(topic: string, partition: number, highWatermark: number, committed: number | undefined): void {
     const p = this.partition(topic, partition, committed ?? 0)
     p.highWatermark = Math.max(highWatermark, p.highWatermark ?? 0)
+  }
+
+  /**
+   * Forgets partitions this member no longer holds: their buffered records (the next
+   * holder reads them from the committed offset) and what was known of them, so they
+   * hold no cut back.
+   */
+  drop(partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>): void {
+    let dropped = false
+    for (const { topic, partition } of partitions) {
+      const key = `${topic}\u0000${partition}`
+      const p = this.partitions.get(key)
+      if (p === undefined) continue
+      this.partitions.delete(key)
+      this.bufferedRecords -= p.size
+      this.bufferedBytes -= p.bytes
+      dropped ||= p.inHeap
+    }
+    if (!dropped) return
+    const heads = new Heads()
+    for (const p of this.partitions.values()) if (p.size > 0) heads.push(p)
+    this.heads = heads
   }
 
   /** Whether the buffer reached its bound: fetch no more until an event is cut. */
@@ -235,7 +259,7 @@ export class AlignedInput {
     const key = `${topic}\u0000${partition}`
     let p = this.partitions.get(key)
     if (p === undefined) {
-      p = new PartitionBuffer(topic, partition, this.partitions.size, fetched)
+      p = new PartitionBuffer(topic, partition, this.known++, fetched)
       this.partitions.set(key, p)
     }
     return p

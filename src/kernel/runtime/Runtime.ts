@@ -2,19 +2,20 @@
  * The task runtime: restores a task's stores from their changelogs, then runs it on
  * the stream processor (group membership, outputs -> changelog -> offsets or one
  * transaction, one retry policy). Records go to the task of their partition (or the
- * single task); each event's outputs and changelog come from the task's buffers.
+ * single task); each event's outputs and changelog come from the task's buffers. Scaled
+ * out (co-partitioned), tasks come and go with their partitions.
  */
 import { Clock, Effect } from "effect"
 import type { Scope } from "effect"
-import type { KafkaClient, KafkaError, Subscription } from "../kafka/KafkaPort.ts"
+import { type AssignmentStrategy, KafkaClient, type KafkaError, type Subscription, type TopicPartition } from "../kafka/KafkaPort.ts"
 import * as StreamProcessor from "./StreamProcessor.ts"
 import type { AlignmentSettings } from "./AlignedInput.ts"
 import type { InputEvent } from "./InputEvent.ts"
-import { changelogTopic } from "../store/StoreSpec.ts"
-import { storesOf, type TaskDefinition } from "./Task.ts"
-import { TaskInstance, type EventOutput } from "./TaskInstance.ts"
-import { ChangelogBacklog, restoreTask, type RestoreReport } from "./TaskRestore.ts"
-import { ReadProgress } from "./ReadProgress.ts"
+import type { TaskDefinition } from "./Task.ts"
+import type { EventOutput, TaskInstance } from "./TaskInstance.ts"
+import { ChangelogBacklog } from "./TaskRestore.ts"
+import { OwnedTasks } from "./OwnedTasks.ts"
+import type { ReadProgress } from "./ReadProgress.ts"
 import * as RuntimeMetrics from "./RuntimeMetrics.ts"
 
 export type Guarantee = StreamProcessor.Guarantee
@@ -28,6 +29,13 @@ export interface RuntimeSettings {
   readonly shutdownGraceMs?: number | undefined
   /** Idle time and event bounds of aligned consumption (defaults: AlignedInput's). */
   readonly alignment?: AlignmentSettings | undefined
+  /**
+   * `single-active` (default): one member of the group holds every partition and all
+   * state. `co-partitioned` (scale-out, `perPartition` tasks only): partition p of every
+   * input goes to one member, which restores task p from partition p of its changelogs
+   * on assignment and drops it on revocation; members share the work.
+   */
+  readonly assignment?: AssignmentStrategy | undefined
 }
 
 /** What one handled event produced, for the application's own observers (metrics, tracing, logs). */
@@ -46,53 +54,49 @@ export interface RuntimeOptions<E> extends RuntimeSettings {
   readonly observe?: ((event: HandledEvent<E>) => Effect.Effect<void>) | undefined
   /** Runs once the stores are restored (after this member got its partitions) and before the first record is handled. */
   readonly onRestored?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
+  /**
+   * Co-partitioned: runs once the tasks of newly assigned partitions are restored, before
+   * any of their records is handled (e.g. to let readers of per-task state see them).
+   */
+  readonly onAssigned?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
+  /** Co-partitioned: runs with the tasks of revoked partitions, written and committed, just before they are dropped. */
+  readonly onRevoked?: ((tasks: ReadonlyArray<TaskInstance<E>>) => Effect.Effect<void>) | undefined
 }
 
-const reportRestore = (task: string, taskId: number, report: RestoreReport) =>
-  Effect.gen(function*() {
-    for (const problem of report.problems) yield* Effect.logWarning(`restore of task ${task}/${taskId}: skipped ${problem}`)
-    if (report.skipped > report.problems.length) {
-      yield* Effect.logWarning(`restore of task ${task}/${taskId}: ${report.skipped - report.problems.length} more records skipped`)
-    }
-    yield* Effect.logInfo(`restored task ${task}/${taskId} from ${report.records} changelog records`)
-  })
+/** The partition numbers of a change: task ids, for co-partitioned tasks. */
+const taskIdsOf = (partitions: ReadonlyArray<TopicPartition>): ReadonlyArray<number> =>
+  [...new Set(partitions.map((tp) => tp.partition))].sort((a, b) => a - b)
 
 /**
- * The handler of a runtime: restores its tasks (reading their changelogs) when built,
- * then handles input events and ticks. Built only once this member holds its partitions, so
- * the state includes everything the previous holder wrote.
+ * The handler of a runtime. Single-active: restores its tasks (reading whole changelogs)
+ * when built, which happens only once this member holds its partitions, so the state
+ * includes everything the previous holder wrote. Co-partitioned: starts with no task and
+ * restores or drops tasks as partitions are assigned or revoked. Then it handles input
+ * events and ticks.
  */
 const makeHandler = <E>(options: RuntimeOptions<E>) =>
   Effect.gen(function*() {
     const { task: definition } = options
+    const coPartitioned = options.assignment === "co-partitioned"
+    const kafka = yield* KafkaClient
     const metrics = RuntimeMetrics.make(options.metricsPrefix ?? "stream_task")
-    const taskLabel = (taskId: number) => `${definition.name}/${taskId}`
-    const tasks = new Map<number, TaskInstance<E>>()
-    const backlog = yield* ChangelogBacklog.read(
-      storesOf(definition).filter((s) => s.logged !== false).map((s) => changelogTopic(options.applicationId, s))
-    )
+    const tasks = new OwnedTasks(definition, options, metrics, coPartitioned)
+    const backlog = coPartitioned ? undefined : yield* ChangelogBacklog.read(tasks.changelogTopics)
 
-    const create = (taskId: number) =>
-      Effect.gen(function*() {
-        const task = new TaskInstance(definition, taskId, options)
-        yield* metrics.register(taskLabel(taskId), task.stores.map((s) => s.spec.name))
-        yield* metrics.restoring(taskLabel(taskId), 1)
-        const report = restoreTask(task, backlog, definition.partitioning === "single" ? undefined : taskId, yield* Clock.currentTimeMillis)
-        task.restoredClock()
-        yield* metrics.restored(taskLabel(taskId), report)
-        yield* metrics.restoring(taskLabel(taskId), 0)
-        yield* reportRestore(definition.name, taskId, report)
-        tasks.set(taskId, task)
-        return task
-      })
-    // A single task exists from the start; partition tasks appear with their first record.
-    if (definition.partitioning === "single") yield* create(0)
+    // A single task exists from the start; partition tasks appear with their first record
+    // (single-active) or their assignment (co-partitioned).
+    if (backlog !== undefined && definition.partitioning === "single") yield* tasks.create(0, backlog)
     const taskFor = (id: number) => {
       const existing = tasks.get(id)
-      return existing !== undefined ? Effect.succeed(existing) : create(id)
+      if (existing !== undefined) return Effect.succeed(existing)
+      if (backlog !== undefined) return tasks.create(id, backlog)
+      // Not assigned, yet its records came: restore it as an assignment would.
+      return Effect.flatMap(ChangelogBacklog.readPartition(tasks.changelogTopics, id), (b) => tasks.create(id, b)).pipe(
+        Effect.provideService(KafkaClient, kafka),
+        Effect.orDie
+      )
     }
 
-    const progress = new ReadProgress()
     const observe = (event: HandledEvent<E>) => (options.observe === undefined ? Effect.void : options.observe(event))
 
     /** What the broker says now, where the adapter can tell; unreadable progress leaves what is known. */
@@ -100,7 +104,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
       readProgress === undefined
         ? Effect.succeed(true)
         : Effect.map(Effect.option(readProgress), (partitions) => {
-          if (partitions._tag === "Some") progress.observed(partitions.value)
+          if (partitions._tag === "Some") tasks.observed(partitions.value)
           return partitions._tag === "Some"
         })
 
@@ -127,6 +131,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
         const changelog = []
         for (const [taskId, input] of byTask(event)) {
           const task = yield* taskFor(taskId)
+          const progress = tasks.progressOf(taskId)
           task.setTime(now, progress.decisionTime, progress.pendingActive(now))
           for (const record of input.records) task.process(record)
           for (const read of input.partitions) progress.handled(read)
@@ -135,7 +140,7 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
           task.setTime(now, reachable && progress.caughtUp ? now : progress.decisionTime, progress.pendingActive(now))
           task.run(task.handlers.endBatch)
           const output = task.drain()
-          yield* metrics.state(taskLabel(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
+          yield* metrics.state(tasks.label(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
           yield* observe({ ...output, input, now, task })
           records.push(...output.records)
           changelog.push(...output.changelog)
@@ -147,19 +152,28 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
     const punctuate = (readProgress: Subscription["progress"]) => Effect.gen(function*() {
       // Progress that cannot be read now (broker unreachable) leaves decisions where they are.
       if (!(yield* refresh(readProgress))) {
-        progress.unreachable()
+        for (const progress of tasks.progresses()) progress.unreachable()
         return { records: [], changelog: [] }
       }
       const now = yield* Clock.currentTimeMillis
-      const { decisionTime, activeMs } = progress.tick(now)
+      // Each progress sets its barrier once per tick, even the shared one of no task yet.
+      const ticked = new Map<ReadProgress, ReturnType<ReadProgress["tick"]>>()
+      const tickOf = (progress: ReadProgress) => {
+        let result = ticked.get(progress)
+        if (result === undefined) ticked.set(progress, result = progress.tick(now))
+        return result
+      }
+      for (const progress of tasks.progresses()) tickOf(progress)
       const records = []
       const changelog = []
+      // Only tasks held run: deadlines, windows and publishing follow the partitions.
       for (const task of tasks.values()) {
+        const { decisionTime, activeMs } = tickOf(tasks.progressOf(task.taskId))
         task.advanceActive(activeMs)
         task.setTime(now, decisionTime)
         task.run(task.handlers.punctuate)
         const output = task.drain()
-        yield* metrics.state(taskLabel(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
+        yield* metrics.state(tasks.label(task.taskId), task.stores.map((s) => ({ name: s.spec.name, size: s.size })), task.currentActiveTime)
         yield* observe({ ...output, input: undefined, now, task })
         records.push(...output.records)
         changelog.push(...output.changelog)
@@ -167,19 +181,35 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
       return { records, changelog }
     })
 
+    const assigned = (partitions: ReadonlyArray<TopicPartition>) =>
+      Effect.gen(function*() {
+        const restored = yield* Effect.provideService(tasks.assign(taskIdsOf(partitions)), KafkaClient, kafka)
+        if (options.onAssigned !== undefined) yield* options.onAssigned(restored)
+      })
+    const revoked = (partitions: ReadonlyArray<TopicPartition>) =>
+      Effect.gen(function*() {
+        const held = taskIdsOf(partitions).flatMap((id) => tasks.get(id) ?? [])
+        if (options.onRevoked !== undefined && held.length > 0) yield* options.onRevoked(held)
+        yield* tasks.revoke(taskIdsOf(partitions))
+      })
+
     if (options.onRestored !== undefined) yield* options.onRestored([...tasks.values()])
     return {
       handleEvent,
+      ...(coPartitioned ? { assigned, revoked } : {}),
       tick: definition.punctuateEveryMs === undefined ? undefined : { intervalMs: definition.punctuateEveryMs, run: punctuate }
     } satisfies StreamProcessor.Handler
   })
 
 /** Joins the group, restores the task's state once this member holds its partitions, and consumes until interrupted. */
 export const run = <E>(options: RuntimeOptions<E>): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
-  StreamProcessor.runWhenActive({
-    groupId: options.applicationId,
-    topics: options.task.topics,
-    guarantee: options.guarantee,
-    shutdownGraceMs: options.shutdownGraceMs,
-    alignment: options.alignment
-  }, makeHandler(options))
+  options.assignment === "co-partitioned" && options.task.partitioning !== "perPartition"
+    ? Effect.die(new Error(`task ${options.task.name}: co-partitioned assignment needs a perPartition task (its state must move with its partitions)`))
+    : StreamProcessor.runWhenActive({
+      groupId: options.applicationId,
+      topics: options.task.topics,
+      guarantee: options.guarantee,
+      shutdownGraceMs: options.shutdownGraceMs,
+      alignment: options.alignment,
+      assignment: options.assignment
+    }, makeHandler(options))

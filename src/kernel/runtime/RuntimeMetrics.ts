@@ -50,6 +50,13 @@ export const make = (prefix: string) => {
         yield* Metric.update(Metric.withAttributes(restoreRecords, { task, outcome: "skipped" }), report.skipped)
         yield* Metric.update(Metric.withAttributes(restoreRecords, { task, outcome: "torn" }), report.torn)
       }),
+    /** A task this member no longer holds: its gauges read 0 (its counters keep what they counted). */
+    dropped: (task: string, stores: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        for (const store of stores) yield* Metric.update(Metric.withAttributes(storeEntries, { task, store }), 0)
+        yield* Metric.update(Metric.withAttributes(restoring, { task }), 0)
+        yield* Metric.update(Metric.withAttributes(activeSeconds, { task }), 0)
+      }),
     batchHandled: (seconds: number) => Metric.update(batchSeconds, seconds),
     state: (task: string, stores: ReadonlyArray<{ readonly name: string; readonly size: number }>, activeMs: number) =>
       Effect.gen(function*() {

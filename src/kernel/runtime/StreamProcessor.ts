@@ -9,10 +9,13 @@
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import {
+  type AssignmentChange,
+  type AssignmentStrategy,
   KafkaClient,
   type KafkaError,
   type OutgoingRecord,
   type Subscription,
+  type TopicPartition,
   type TopicPartitionOffset
 } from "../kafka/KafkaPort.ts"
 import { AlignedInput, defaultAlignment, type AlignmentSettings } from "./AlignedInput.ts"
@@ -36,6 +39,16 @@ export interface Handler {
     readonly intervalMs: number
     readonly run: (progress: Subscription["progress"]) => Effect.Effect<StepOutput>
   } | undefined
+  /**
+   * Co-partitioned: this member got these partitions; no batch of them is handed out
+   * before this returns (restore their state here). A failure ends the processor.
+   */
+  readonly assigned?: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, KafkaError>) | undefined
+  /**
+   * Co-partitioned: this member no longer holds these partitions. Every event before it
+   * is handled and written, and none of these partitions comes after it (drop their state).
+   */
+  readonly revoked?: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void>) | undefined
 }
 
 export interface MembershipOptions {
@@ -49,6 +62,12 @@ export interface MembershipOptions {
   readonly shutdownGraceMs?: number | undefined
   /** How batches are cut into events: idle time and event bounds (defaults: AlignedInput's). */
   readonly alignment?: AlignmentSettings | undefined
+  /**
+   * How the group's partitions are spread over its members (default `single-active`).
+   * `co-partitioned`: partition p of every input goes to one member and assignment
+   * changes are handled in the event loop, between events (see `Handler.assigned`).
+   */
+  readonly assignment?: AssignmentStrategy | undefined
 }
 
 export interface ProcessorOptions extends MembershipOptions, Handler {}
@@ -94,6 +113,17 @@ const processSpan = (groupId: string, event: InputEvent) => {
   }
 }
 
+/**
+ * An event's changelog as the writes that carry it: its tombstones first, then its values,
+ * each write acknowledged before the next. A value of an event in the changelog then proves
+ * its tombstones are there too, even once compaction has removed them (see TaskRestore).
+ */
+const changelogWrites = (changelog: ReadonlyArray<OutgoingRecord>): ReadonlyArray<ReadonlyArray<OutgoingRecord>> => {
+  const tombstones = changelog.filter((r) => r.value === null)
+  const values = changelog.filter((r) => r.value !== null)
+  return [tombstones, values].filter((records) => records.length > 0)
+}
+
 /** A one-shot wake-up that is renewed each time it fires; a waiter takes the current one before it checks. */
 const makeSignal = () => {
   let current = Deferred.makeUnsafe<void>()
@@ -124,7 +154,13 @@ export const runWhenActive = <E, R>(
 ): Effect.Effect<void, KafkaError | E, KafkaClient | Scope.Scope | R> =>
   Effect.gen(function*() {
     const kafka = yield* KafkaClient
-    const subscription = yield* kafka.subscribe({ groupId: options.groupId, topics: options.topics, fromBeginning: true })
+    const coPartitioned = options.assignment === "co-partitioned"
+    const subscription = yield* kafka.subscribe({
+      groupId: options.groupId,
+      topics: options.topics,
+      fromBeginning: true,
+      ...(coPartitioned ? { assignment: "co-partitioned" as const } : {})
+    })
     yield* subscription.active
     const aligner = new AlignedInput(options.alignment ?? defaultAlignment)
     // What the broker says of each partition also tells the aligner which ones hold unread records.
@@ -149,7 +185,7 @@ export const runWhenActive = <E, R>(
           )]
         : [
           ...(output.records.length > 0 ? [() => kafka.produce(output.records)] : []),
-          ...(output.changelog.length > 0 ? [() => kafka.produce(output.changelog)] : []),
+          ...changelogWrites(output.changelog).map((records) => () => kafka.produce(records)),
           ...(offsets.length > 0 ? [() => subscription.commit(offsets)] : [])
         ]).map(Effect.suspend)
 
@@ -228,6 +264,8 @@ export const runWhenActive = <E, R>(
     let pulling = true
     let pullFailure: Cause.Cause<KafkaError> | undefined
     let tickDue = false
+    /** Assignment changes not handled yet, in order (co-partitioned only). */
+    const changes: Array<AssignmentChange> = []
     const arrived = makeSignal()
     const taken = makeSignal()
     const pull = Stream.runForEach(subscription.batches, (batch) =>
@@ -252,11 +290,45 @@ export const runWhenActive = <E, R>(
         arrived.fire()
       }))
 
-    /** One event at a time: a due tick first, else the next cut, else wait for a batch, a tick or the idle deadline. */
+    const watchAssignments = Stream.runForEach(subscription.assignments, (change) =>
+      Effect.sync(() => {
+        changes.push(change)
+        arrived.fire()
+      })).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) pullFailure ??= exit.cause
+            arrived.fire()
+          })
+        ),
+        Effect.ignore
+      )
+
+    /**
+     * An assignment change, between two events: a revocation forgets what the aligner
+     * holds of those partitions (not committed, so their next holder reads it again) and
+     * drops their state; an assignment restores theirs. Only then may the adapter go on.
+     */
+    const handleChange = (change: AssignmentChange) =>
+      change._tag === "Revoked"
+        ? Effect.uninterruptible(Effect.gen(function*() {
+          aligner.drop(change.partitions)
+          taken.fire()
+          if (handler.revoked !== undefined) yield* handler.revoked(change.partitions)
+          yield* change.done
+        }))
+        : Effect.andThen(handler.assigned === undefined ? Effect.void : handler.assigned(change.partitions), change.done)
+
+    /** One event at a time: an assignment change first, then a due tick, else the next cut, else wait for a batch, a tick or the idle deadline. */
     const consume = Effect.gen(function*() {
       for (;;) {
         const woken = arrived.next
         if (pullFailure !== undefined) return yield* Effect.failCause(pullFailure)
+        const change = changes.shift()
+        if (change !== undefined) {
+          yield* handleChange(change)
+          continue
+        }
         if (tickDue) {
           tickDue = false
           yield* handle({ _tag: "Tick" })
@@ -283,5 +355,8 @@ export const runWhenActive = <E, R>(
     // being waited for at shutdown.
     const puller = yield* Effect.forkChild(pull)
     const ticker = yield* Effect.forkChild(ticks)
-    return yield* consume.pipe(Effect.ensuring(Effect.andThen(Fiber.interrupt(puller), Fiber.interrupt(ticker))))
+    const watcher = yield* Effect.forkChild(coPartitioned ? watchAssignments : Effect.void)
+    return yield* consume.pipe(
+      Effect.ensuring(Effect.andThen(Effect.andThen(Fiber.interrupt(puller), Fiber.interrupt(ticker)), Fiber.interrupt(watcher)))
+    )
   })

@@ -23,10 +23,28 @@ interface LoggedStore {
   readonly prefix: string
 }
 
-/** Headers framing one event's changelog records. */
+/**
+ * Headers framing one event's changelog records: its number, how many records it wrote,
+ * and how many of them are values (not tombstones). Compaction may remove tombstones but
+ * never a value of the last event, so restore judges an event whole by its values.
+ * Frames written before the values count existed carry only the first two.
+ */
 export const EVENT_HEADER = "changelog.event"
 export const EVENT_RECORDS_HEADER = "changelog.event.records"
-const eventHeaders = (event: number, records: number) => ({ [EVENT_HEADER]: String(event), [EVENT_RECORDS_HEADER]: String(records) })
+export const EVENT_VALUES_HEADER = "changelog.event.values"
+/** Marks the record an event of tombstones only writes so that it has a value (not state). */
+export const EVENT_MARKER_HEADER = "changelog.event.marker"
+/** The marker's key: one per changelog partition, each marker superseding the previous. */
+export const EVENT_MARKER_KEY = "\u0000changelog.event"
+/** Whether a changelog record is an event's marker rather than state. */
+export const isEventMarker = (record: { readonly headers?: Headers | undefined }): boolean =>
+  record.headers?.[EVENT_MARKER_HEADER] !== undefined
+
+const eventHeaders = (event: number, records: number, values: number) => ({
+  [EVENT_HEADER]: String(event),
+  [EVENT_RECORDS_HEADER]: String(records),
+  [EVENT_VALUES_HEADER]: String(values)
+})
 
 export const describeFailure = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
@@ -164,17 +182,31 @@ export class TaskInstance<E> {
   /**
    * What the event produced: outputs, then the changelog of every store changed since the
    * last flush. The changelog records of one event are framed (event number and record
-   * count in headers), so a restore can tell an event whose write was cut short.
+   * counts in headers), so a restore can tell an event whose write was cut short. Its
+   * tombstones come first (the processor writes them before its values), and an event of
+   * tombstones only gets one marker value, so every event leaves a value compaction keeps.
    */
   drain(): EventOutput<E> {
-    const entries: Array<{ readonly topic: string; readonly key: string; readonly value: string | null }> = []
+    const tombstones: Array<{ readonly topic: string; readonly key: string; readonly value: string | null }> = []
+    const values: Array<{ readonly topic: string; readonly key: string; readonly value: string | null }> = []
     for (const { store, topic, prefix } of this.logged) {
-      for (const entry of store.flush()) entries.push({ topic, key: prefix + entry.key, value: entry.value })
+      for (const entry of store.flush()) (entry.value === null ? tombstones : values).push({ topic, key: prefix + entry.key, value: entry.value })
     }
     const changelog: Array<OutgoingRecord> = []
-    if (entries.length > 0) {
-      const headers = eventHeaders(++this.lastEvent, entries.length)
-      for (const e of entries) changelog.push({ ...e, partition: this.changelogPartition, headers })
+    if (tombstones.length + values.length > 0) {
+      const event = ++this.lastEvent
+      const marker = values.length === 0 ? 1 : 0
+      const headers = eventHeaders(event, tombstones.length + values.length + marker, values.length + marker)
+      for (const e of [...tombstones, ...values]) changelog.push({ ...e, partition: this.changelogPartition, headers })
+      if (marker === 1) {
+        changelog.push({
+          topic: this.logged[0]!.topic,
+          key: EVENT_MARKER_KEY,
+          value: String(event),
+          partition: this.changelogPartition,
+          headers: { ...headers, [EVENT_MARKER_HEADER]: "1" }
+        })
+      }
     }
     for (const store of this.stores) if (store.spec.logged === false) store.flush()
     const out = { records: this.records, changelog, events: this.events }

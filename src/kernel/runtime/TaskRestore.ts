@@ -2,11 +2,12 @@
  * Restores task stores from their changelogs before the task handles anything: every
  * changelog record in log order, keys routed to their store (by prefix when stores
  * share a topic), the last value winning as compaction would leave it. A record that
- * does not decode is reported and skipped.
+ * does not decode is reported and skipped. Whole topics at start, or one partition of
+ * each when this member is assigned that partition (co-partitioned scale-out).
  */
 import { Effect, Result } from "effect"
 import { KafkaClient, type ConsumedRecord } from "../kafka/KafkaPort.ts"
-import { EVENT_HEADER, EVENT_RECORDS_HEADER, type TaskInstance } from "./TaskInstance.ts"
+import { EVENT_HEADER, EVENT_MARKER_HEADER, EVENT_RECORDS_HEADER, EVENT_VALUES_HEADER, type TaskInstance } from "./TaskInstance.ts"
 
 const utf8 = new TextDecoder()
 
@@ -31,6 +32,16 @@ export class ChangelogBacklog {
     })
   }
 
+  /** Partition `partition` of each topic only: what a task of that partition restores from. */
+  static readPartition(topics: Iterable<string>, partition: number) {
+    return Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      const backlog = new ChangelogBacklog()
+      for (const topic of new Set(topics)) backlog.byTopic.set(topic, yield* kafka.readPartition(topic, partition))
+      return backlog
+    })
+  }
+
   /** A backlog already in memory (tests, harnesses). */
   static of(byTopic: ReadonlyMap<string, ReadonlyArray<ConsumedRecord>>): ChangelogBacklog {
     const backlog = new ChangelogBacklog()
@@ -48,12 +59,29 @@ export class ChangelogBacklog {
 const MAX_PROBLEMS = 20
 
 /**
+ * Whether the last event's records are all there. Framed with a values count: all its
+ * values are (tombstones are written first, and compaction may have removed them, but it
+ * never removes a value of the last event). An older frame has only the record count, so
+ * all its records must be.
+ */
+const isWhole = (lastRecords: ReadonlyArray<ConsumedRecord>): { readonly whole: boolean; readonly announced: number } => {
+  const headers = lastRecords[0]?.headers ?? {}
+  const values = headers[EVENT_VALUES_HEADER]
+  if (values !== undefined) {
+    const announced = Number(values)
+    return { whole: lastRecords.filter((r) => r.value !== null).length >= announced, announced }
+  }
+  const announced = Number(headers[EVENT_RECORDS_HEADER] ?? lastRecords.length)
+  return { whole: lastRecords.length >= announced, announced }
+}
+
+/**
  * Fills a new task's stores; `partition` undefined restores a single task from every
  * partition. Events are written one after another, so only the last one can have been
  * cut short (a crash in the middle of its changelog write, before its offsets were
- * committed): if fewer of its records are there than it announced, they are dropped,
- * its batch is read again, and the keys it touched are rewritten with their restored
- * values at the next flush, so those records stay superseded.
+ * committed): if it is not whole, its records are dropped, its batch is read again, and
+ * the keys it touched are rewritten with their restored values at the next flush, so
+ * those records stay superseded.
  */
 export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, partition: number | undefined, now: number): RestoreReport => {
   let records = 0
@@ -71,15 +99,15 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
   const eventOf = (r: ConsumedRecord) => Number(r.headers[EVENT_HEADER] ?? 0)
   const last = all.reduce((max, r) => Math.max(max, eventOf(r)), 0)
   const lastRecords = all.filter((r) => last > 0 && eventOf(r) === last)
-  const announced = Number(lastRecords[0]?.headers[EVENT_RECORDS_HEADER] ?? lastRecords.length)
-  const torn = lastRecords.length < announced ? new Set(lastRecords) : new Set<ConsumedRecord>()
+  const { whole, announced } = isWhole(lastRecords)
+  const torn = whole ? new Set<ConsumedRecord>() : new Set(lastRecords)
   task.lastEvent = last
 
   const target = (topic: string, key: string) => byTopic.get(topic)?.find((s) => key.startsWith(s.prefix))
   for (const [topic, topicRecords] of perTopic) {
     for (const record of topicRecords) {
       records++
-      if (torn.has(record)) continue
+      if (torn.has(record) || record.headers[EVENT_MARKER_HEADER] !== undefined) continue
       const key = record.key === null ? undefined : utf8.decode(record.key)
       const store = key === undefined ? undefined : target(topic, key)
       const problem = key === undefined || store === undefined
@@ -95,12 +123,15 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
     }
   }
   for (const record of torn) {
+    if (record.headers[EVENT_MARKER_HEADER] !== undefined) continue
     const key = record.key === null ? undefined : utf8.decode(record.key)
     const store = key === undefined ? undefined : target(record.topic, key)
     if (key !== undefined && store !== undefined) store.store.rewrite(key.slice(store.prefix.length))
   }
   if (torn.size > 0) {
-    problems.push(`the last event (${last}) wrote ${torn.size} of its ${announced} changelog records before it stopped: dropped, its input is read again`)
+    const what = lastRecords[0]?.headers[EVENT_VALUES_HEADER] === undefined ? "changelog records" : "changelog values"
+    const present = what === "changelog records" ? torn.size : lastRecords.filter((r) => r.value !== null).length
+    problems.push(`the last event (${last}) wrote ${present} of its ${announced} ${what} before it stopped: dropped, its input is read again`)
   }
   for (const store of task.stores) store.restored(now)
   return { records, skipped, problems, torn: torn.size }

@@ -134,7 +134,11 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           coPartitioned ? Effect.void : Effect.andThen(restoredTasks(tasks), onRestored),
         ...(coPartitioned
           ? {
-            onAssigned: (tasks) => Effect.andThen(restoredTasks(tasks), restored ? Effect.void : onRestored),
+            onAssigned: (tasks) =>
+              Effect.suspend(() => {
+                const first = !restored
+                return Effect.andThen(restoredTasks(tasks), first ? onRestored : Effect.void)
+              }),
             onRevoked: (tasks) =>
               Effect.sync(() => {
                 for (const { taskId } of tasks) {

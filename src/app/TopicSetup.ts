@@ -61,7 +61,8 @@ const repartitionTopics = (app: AppSettings): ReadonlyArray<NamedTopic> =>
  * Scaled out, task p restores from partition p of each changelog, so the topics the
  * review task reads and its changelogs must all have one partition count.
  */
-export const checkTaskPartitions = Effect.fn("TopicSetup.checkTaskPartitions")(function*(app: AppSettings) {
+export const checkTaskPartitions = (app: AppSettings) => Effect.gen(function*() {
+  // No span of its own: it would be a one-span trace at every start (ensureTopics already has one).
   if (app.partitionAssignment !== "co-partitioned") return
   const kafka = yield* KafkaClient
   const read = runsRepartition(app) ? repartitionTopics(app) : [

@@ -2,7 +2,8 @@
  * The running service: the review aggregator on the kernel's task runtime. State is
  * restored only once this instance holds the partitions: a standby (a second instance
  * with the same APPLICATION_ID) restores when it takes over, after the active one's
- * last writes; from then on the service is ready.
+ * last writes; from then on the service is ready. Scaled out (PARTITION_ASSIGNMENT),
+ * members share the partitions and each is ready once its first assignment is restored.
  */
 import { Effect, Layer, Option } from "effect"
 import { KafkaConfig } from "../config/KafkaConfig.ts"
@@ -15,7 +16,8 @@ export const runPipeline = Effect.gen(function*() {
   // On a real cluster SHUTDOWN_TIMEOUT_MS bounds the write in flight at shutdown.
   const kafkaConfig = yield* Effect.serviceOption(KafkaConfig)
   const ready = Option.isSome(handle) ? handle.value.ready(aggregator) : Effect.void
-  yield* Effect.scoped(aggregator.run(ready, Option.getOrUndefined(kafkaConfig)?.shutdownTimeoutMs))
+  const kafka = Option.getOrUndefined(kafkaConfig)
+  yield* Effect.scoped(aggregator.run(ready, kafka?.shutdownTimeoutMs, kafka?.topicPartitions))
 })
 
 /** Forks the pipeline for the lifetime of the layer (replay, demo, tests read its outputs meanwhile). */

@@ -1,12 +1,16 @@
 /**
  * The review service's topic plan: the three inputs (the transform and analysis topics
- * co-partitioned for the join), the outputs, and the changelog of the review task's
- * stores. Start-up checks it (`layer`) and `npm run topics` lists it (`reviewTopics`).
+ * co-partitioned for the join), the outputs, the changelog of the review task's stores
+ * and, scaled out, the repartition topics. Start-up checks it (`layer`) and `npm run
+ * topics` lists it (`reviewTopics`).
  */
 import { Effect, Layer } from "effect"
 import { type AppSettings, AppConfig } from "../config/AppConfig.ts"
 import { type KafkaSettings, KafkaConfig } from "../config/KafkaConfig.ts"
-import { ensureTopics, plannedTopics, type PlannedTopic, type TopicPlan } from "../kernel/kafka/TopicSetup.ts"
+import { KafkaClient } from "../kernel/kafka/KafkaPort.ts"
+import { ensureTopics, plannedTopics, TopicSetupError, type NamedTopic, type PlannedTopic, type TopicPlan } from "../kernel/kafka/TopicSetup.ts"
+import { repartitionTopic } from "../kernel/topology/Repartition.ts"
+import { runsRepartition } from "../review/RepartitionStage.ts"
 import { changelogTopic, type StoreSpec } from "../kernel/store/StoreSpec.ts"
 import { reviewStoreSpecs } from "../review/state/ReviewStores.ts"
 
@@ -19,13 +23,18 @@ export const reviewTopicPlan = (
 ): TopicPlan => {
   const transform = { topic: app.transformTopic, variable: "INPUT_TRANSFORM_TOPIC" }
   const analysis = { topic: app.analysisTopic, variable: "INPUT_ANALYSIS_TOPIC" }
+  const control = { topic: app.controlTopic, variable: "CONTROL_TOPIC" }
   const changelogs = new Set(
     Object.values<StoreSpec<any, any>>(reviewStoreSpecs(app)).filter((s) => s.logged !== false).map((s) => changelogTopic(app.applicationId, s))
   )
+  // Keyed by job upstream, the review task reads partition p of all three inputs as one task.
+  const keyedByJob = app.partitionAssignment === "co-partitioned" && app.inputKeyedByJob
   return {
-    inputs: [transform, analysis, { topic: app.controlTopic, variable: "CONTROL_TOPIC" }],
-    copartitioned: [transform, analysis],
+    inputs: [transform, analysis, control],
+    copartitioned: keyedByJob ? [transform, analysis, control] : [transform, analysis],
     own: [
+      // Created with the transform topic's partitions unless TOPIC_PARTITIONS says otherwise: one count for all three.
+      ...repartitionTopics(app),
       { topic: app.rowsTopic, variable: "OUTPUT_ROWS_TOPIC" },
       // One aggregate per job under its key, the last one final: compaction keeps each job's latest.
       { topic: app.aggregateTopic, variable: "OUTPUT_AGG_TOPIC", config: { "cleanup.policy": "compact" } },
@@ -42,12 +51,50 @@ export const reviewTopicPlan = (
   }
 }
 
-/** Every topic the service reads or writes under these settings (the repartition stage is not run yet: issue 9). */
+/** The repartition stage's outputs, when the settings run it. */
+const repartitionTopics = (app: AppSettings): ReadonlyArray<NamedTopic> =>
+  runsRepartition(app)
+    ? [app.transformTopic, app.analysisTopic, app.controlTopic].map((topic) => ({ topic: repartitionTopic(app.applicationId, topic), variable: "APPLICATION_ID" }))
+    : []
+
+/**
+ * Scaled out, task p restores from partition p of each changelog, so the topics the
+ * review task reads and its changelogs must all have one partition count.
+ */
+export const checkTaskPartitions = (app: AppSettings) => Effect.gen(function*() {
+  // No span of its own: it would be a one-span trace at every start (ensureTopics already has one).
+  if (app.partitionAssignment !== "co-partitioned") return
+  const kafka = yield* KafkaClient
+  const read = runsRepartition(app) ? repartitionTopics(app) : [
+    { topic: app.transformTopic, variable: "INPUT_TRANSFORM_TOPIC" },
+    { topic: app.analysisTopic, variable: "INPUT_ANALYSIS_TOPIC" },
+    { topic: app.controlTopic, variable: "CONTROL_TOPIC" }
+  ]
+  const changelogs = [...new Set(
+    Object.values<StoreSpec<any, any>>(reviewStoreSpecs(app)).filter((s) => s.logged !== false).map((s) => changelogTopic(app.applicationId, s))
+  )].map((topic) => ({ topic, variable: "APPLICATION_ID" }))
+  const [first, ...others] = [...read, ...changelogs]
+  const expected = yield* kafka.partitionCount(first!.topic)
+  for (const t of others) {
+    const count = yield* kafka.partitionCount(t.topic)
+    if (count !== expected) {
+      return yield* new TopicSetupError({
+        message: `PARTITION_ASSIGNMENT=co-partitioned: '${t.topic}' (${t.variable}) has ${count ?? "no"} partitions but ` +
+          `'${first!.topic}' (${first!.variable}) has ${expected ?? "no"}; task p restores from partition p of each ` +
+          `changelog, so the topics the review task reads and its changelogs need equal partition counts`
+      })
+    }
+  }
+})
+
+/** Every topic the service reads or writes under these settings. */
 export const reviewTopics = (app: AppSettings, kafka: KafkaSettings): ReadonlyArray<PlannedTopic> =>
   plannedTopics(reviewTopicPlan(app, kafka))
 
 export const ensureReviewTopics = Effect.gen(function*() {
-  yield* ensureTopics(reviewTopicPlan(yield* AppConfig, yield* KafkaConfig))
+  const app = yield* AppConfig
+  yield* ensureTopics(reviewTopicPlan(app, yield* KafkaConfig))
+  yield* checkTaskPartitions(app)
 })
 
 /** Runs the checks once while the service starts; a failure stops start-up with its message. */

@@ -15,8 +15,17 @@ const nonNegativeMillis = (name: string, fallback: number) =>
 
 const nonEmpty = (name: string, fallback: string) => filled(name, Config.NonEmptyString(name).pipe(Config.withDefault(fallback)))
 
+const flag = (name: string, fallback: boolean) => filled(name, Config.Boolean(name).pipe(Config.withDefault(fallback)))
+
 export const ProcessingGuarantees = ["at_least_once", "exactly_once_v2"] as const
 export type ProcessingGuarantee = (typeof ProcessingGuarantees)[number]
+
+/**
+ * `single-active`: one member holds every partition and all state (others stand by).
+ * `co-partitioned`: scale-out (docs/scale-out.md), members share partitions and their state.
+ */
+export const PartitionAssignments = ["single-active", "co-partitioned"] as const
+export type PartitionAssignment = (typeof PartitionAssignments)[number]
 
 export const AppSettings = Config.all({
   bootstrapServers: nonEmpty("BOOTSTRAP_SERVERS", "localhost:9092"),
@@ -34,6 +43,12 @@ export const AppSettings = Config.all({
     "PROCESSING_GUARANTEE",
     Config.Literals(ProcessingGuarantees, "PROCESSING_GUARANTEE").pipe(Config.withDefault<ProcessingGuarantee>("at_least_once"))
   ),
+  partitionAssignment: filled(
+    "PARTITION_ASSIGNMENT",
+    Config.Literals(PartitionAssignments, "PARTITION_ASSIGNMENT").pipe(Config.withDefault<PartitionAssignment>("single-active"))
+  ),
+  // Co-partitioned only: upstreams already key and co-partition the inputs by job_id, so no repartition stage.
+  inputKeyedByJob: flag("INPUT_KEYED_BY_JOB", false),
   jobRetentionMs: positiveMillis("JOB_RETENTION_MS", 86_400_000),
   // Aligned consumption (docs/architecture.md): how long a partition with unread records
   // not fetched yet may hold the others back, and the bounds of one event.
@@ -41,7 +56,14 @@ export const AppSettings = Config.all({
   eventMaxRecords: positiveInt("EVENT_MAX_RECORDS", 5_000),
   eventMaxBytes: positiveInt("EVENT_MAX_BYTES", 4 * 1024 * 1024),
   httpPort: filled("HTTP_PORT", Config.Port("HTTP_PORT").pipe(Config.withDefault(8080)))
-})
+}).pipe(Config.flatMap((settings) =>
+  // A setting that changes nothing would mislead: without scale-out there is no repartition stage to skip.
+  settings.inputKeyedByJob && settings.partitionAssignment === "single-active"
+    ? Config.fail(new ConfigProvider.SourceError({
+      message: "INPUT_KEYED_BY_JOB: only meaningful with PARTITION_ASSIGNMENT=co-partitioned (it skips the repartition stage of scale-out)"
+    }))
+    : Config.succeed(settings)
+))
 
 export type AppSettings = Config.Success<typeof AppSettings>
 

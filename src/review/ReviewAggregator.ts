@@ -1,7 +1,8 @@
 /**
  * The review service on the kernel's task runtime: builds the review task, restores its
  * state from the changelog, feeds metrics and job traces from what each event did, and
- * answers queries about jobs (HTTP, replay) with immutable snapshots.
+ * answers queries about jobs (HTTP, replay) with immutable snapshots of the books it holds
+ * (one, or scaled out one per partition it owns).
  */
 import { Clock, Context, Effect, Layer, Tracer } from "effect"
 import type { Scope } from "effect"
@@ -16,6 +17,7 @@ import type { Job } from "./Job.ts"
 import type { JobBook } from "./JobBook.ts"
 import type { ReviewEvent } from "./ReviewEvent.ts"
 import { reviewTask } from "./ReviewTask.ts"
+import * as RepartitionStage from "./RepartitionStage.ts"
 
 export interface AggregatorStatus {
   readonly jobs: number
@@ -27,9 +29,14 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
   /**
    * Joins the group, restores state once this instance holds the partitions, runs
    * `onRestored`, then consumes until interrupted (closing the scope leaves the group).
+   * Scaled out, the repartition stage runs beside it (`topicPartitions`: TOPIC_PARTITIONS).
    */
-  readonly run: (onRestored: Effect.Effect<void>, shutdownGraceMs?: number) => Effect.Effect<void, KafkaError, Scope.Scope>
-  /** False until the state is restored. */
+  readonly run: (
+    onRestored: Effect.Effect<void>,
+    shutdownGraceMs?: number,
+    topicPartitions?: number
+  ) => Effect.Effect<void, KafkaError, Scope.Scope>
+  /** False until the state is restored (scaled out: the state of this member's first assignment). */
   readonly restored: Effect.Effect<boolean>
   readonly job: (jobId: string) => Effect.Effect<Job | undefined>
   readonly jobs: Effect.Effect<ReadonlyArray<Job>>
@@ -39,15 +46,33 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
     const config = yield* AppConfig
     const tracer = yield* JobTracer
     const kafka = yield* KafkaClient
-    let book: JobBook | undefined
+    const coPartitioned = config.partitionAssignment === "co-partitioned"
+    // Every book a task made, by task id; readers see only those of tasks held now.
+    const made = new Map<number, JobBook>()
+    const held = new Map<number, JobBook>()
+    const hold = (tasks: ReadonlyArray<{ readonly taskId: number }>) => {
+      for (const { taskId } of tasks) {
+        const book = made.get(taskId)
+        if (book !== undefined) held.set(taskId, book)
+      }
+    }
     const task = reviewTask({
       settings: config,
       newTraceparent: (jobId, now, parent) => tracer.start(jobId, now, parent),
       startedAt: yield* Clock.currentTimeMillis,
-      onBook: (b) => {
-        book = b
-      }
+      onBook: (book, taskId) => {
+        made.set(taskId, book)
+      },
+      perPartition: coPartitioned ? { repartitioned: !config.inputKeyedByJob } : undefined
     })
+    const books = () => [...held.values()]
+    const findJob = (jobId: string): readonly [JobBook, Job] | undefined => {
+      for (const book of held.values()) {
+        const job = book.job(jobId)
+        if (job !== undefined) return [book, job]
+      }
+      return undefined
+    }
     const observeMetrics = ReviewMetrics.makeObserver()
 
     /** Metrics and job traces from one handled event. */
@@ -65,11 +90,12 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           else if (e._tag === "JobFinished") finished.push({ jobId: e.jobId, step: e.step, status: e.status, reason: e.reason, expected: e.expected, actual: e.actual })
           else changed.push(...e.jobIds)
         }
+        const book = made.get(event.task.taskId)!
         for (const jobId of changed) {
-          const job = book!.job(jobId)
+          const job = book.job(jobId)
           if (job !== undefined) tracer.sync(jobId, job.stages, job.traceparent)
         }
-        if (event.input !== undefined) yield* linkJobTraces(changed, (id) => book!.job(id)?.traceparent)
+        if (event.input !== undefined) yield* linkJobTraces(changed, (id) => book.job(id)?.traceparent)
         yield* observeMetrics({
           input: event.input,
           now: event.now,
@@ -80,40 +106,68 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
           lateRecords,
           finished,
           // State sizes are measured on ticks only: counting jobs on every event is wasted work.
-          state: event.input === undefined ? stateSize(book!) : undefined
+          state: event.input === undefined ? stateSize(books()) : undefined
         })
       })
 
     let restored = false
-    const run = (onRestored: Effect.Effect<void>, shutdownGraceMs?: number) =>
-      Runtime.run({
+    const restoredTasks = (tasks: ReadonlyArray<{ readonly taskId: number }>) =>
+      Effect.sync(() => {
+        hold(tasks)
+        restored = true
+        // Stage spans of restored jobs continue their trace; those already written are not written again.
+        for (const { taskId } of tasks) for (const job of made.get(taskId)?.jobs() ?? []) tracer.restored(job.jobId, job.stages)
+      })
+    const runReview = (onRestored: Effect.Effect<void>, shutdownGraceMs?: number) =>
+      Runtime.run<ReviewEvent>({
         applicationId: config.applicationId,
         dlqTopic: config.dlqTopic,
         guarantee: config.processingGuarantee,
         shutdownGraceMs,
         alignment: { idleMs: config.maxTaskIdleMs, maxEventRecords: config.eventMaxRecords, maxEventBytes: config.eventMaxBytes },
         metricsPrefix: "review_aggregator",
+        assignment: config.partitionAssignment,
         task,
         observe,
-        onRestored: () =>
-          Effect.andThen(Effect.sync(() => {
-            restored = true
-            // Stage spans of restored jobs continue their trace; those already written are not written again.
-            for (const job of book!.jobs()) tracer.restored(job.jobId, job.stages)
-          }), onRestored)
+        onRestored: (tasks) =>
+          // Scaled out, the member holds no task yet: it is ready once its first assignment is restored.
+          coPartitioned ? Effect.void : Effect.andThen(restoredTasks(tasks), onRestored),
+        ...(coPartitioned
+          ? {
+            onAssigned: (tasks) =>
+              Effect.suspend(() => {
+                const first = !restored
+                return Effect.andThen(restoredTasks(tasks), first ? onRestored : Effect.void)
+              }),
+            onRevoked: (tasks) =>
+              Effect.sync(() => {
+                for (const { taskId } of tasks) {
+                  held.delete(taskId)
+                  made.delete(taskId)
+                }
+              })
+          }
+          : {})
       }).pipe(Effect.provideService(KafkaClient, kafka))
+
+    const run = (onRestored: Effect.Effect<void>, shutdownGraceMs?: number, topicPartitions?: number) => {
+      if (!RepartitionStage.runsRepartition(config)) return runReview(onRestored, shutdownGraceMs)
+      // Either stage failing stops both: they are one service, and its failure must show.
+      const repartition = Effect.scoped(RepartitionStage.run(config, topicPartitions, shutdownGraceMs)).pipe(Effect.provideService(KafkaClient, kafka))
+      return Effect.all([repartition, Effect.scoped(runReview(onRestored, shutdownGraceMs))], { concurrency: 2, discard: true })
+    }
 
     return ReviewAggregator.of({
       run,
       restored: Effect.sync(() => restored),
       job: (jobId) => Effect.sync(() => {
-        const job = book?.job(jobId)
-        return job === undefined ? undefined : forReaders(book!, job)
+        const found = findJob(jobId)
+        return found === undefined ? undefined : forReaders(found[0], found[1])
       }),
-      jobs: Effect.sync(() => (book?.jobs() ?? []).map((job) => forReaders(book!, job))),
+      jobs: Effect.sync(() => books().flatMap((book) => book.jobs().map((job) => forReaders(book, job)))),
       status: Effect.sync(() => {
-        const jobs = book?.jobs() ?? []
-        return { jobs: jobs.length, unfinishedJobs: jobs.filter((j) => j.stages.ended === undefined).length, pendingJoins: book?.pendingJoins ?? 0 }
+        const { running, finished, pendingJoins } = stateSize(books())
+        return { jobs: running + finished, unfinishedJobs: running, pendingJoins }
       })
     })
   }))
@@ -132,11 +186,15 @@ const forReaders = (book: JobBook, job: Job): Job => {
   return { ...job, stages: { ...job.stages, states } }
 }
 
-const stateSize = (book: JobBook) => {
+const stateSize = (books: ReadonlyArray<JobBook>) => {
   let running = 0
   let finished = 0
-  for (const job of book.jobs()) job.stages.ended === undefined ? running++ : finished++
-  return { running, finished, pendingJoins: book.pendingJoins }
+  let pendingJoins = 0
+  for (const book of books) {
+    for (const job of book.jobs()) job.stages.ended === undefined ? running++ : finished++
+    pendingJoins += book.pendingJoins
+  }
+  return { running, finished, pendingJoins }
 }
 
 /** Links the event's span to the traces of (up to 32 of) the jobs it touched. */

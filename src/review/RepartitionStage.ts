@@ -1,0 +1,53 @@
+/**
+ * The first stage of scale-out (docs/scale-out.md): re-keys the three inputs by job_id
+ * into their repartition topics, in a group of its own, so the review task's partition p
+ * holds every record of its jobs. Stateless, so its members share partitions freely.
+ */
+import { Effect } from "effect"
+import type { Scope } from "effect"
+import type { AppSettings } from "../config/AppConfig.ts"
+import { KafkaClient, type KafkaError } from "../kernel/kafka/KafkaPort.ts"
+import * as Runtime from "../kernel/runtime/Runtime.ts"
+import { repartitionTopic } from "../kernel/topology/Repartition.ts"
+import { repartitionByJob } from "./JobKey.ts"
+
+/** Whether these settings run the stage: scaled out, unless upstreams already key the inputs by job. */
+export const runsRepartition = (app: Pick<AppSettings, "partitionAssignment" | "inputKeyedByJob">): boolean =>
+  app.partitionAssignment === "co-partitioned" && !app.inputKeyedByJob
+
+export const repartitionGroup = (applicationId: string): string => `${applicationId}-repartition`
+
+/**
+ * Partitions of the repartition topics: those the transform one has (start-up created or
+ * checked it), else TOPIC_PARTITIONS, else the transform input's count.
+ */
+export const repartitionPartitions = (app: AppSettings, topicPartitions: number | undefined) =>
+  Effect.gen(function*() {
+    const kafka = yield* KafkaClient
+    const existing = yield* kafka.partitionCount(repartitionTopic(app.applicationId, app.transformTopic))
+    const partitions = existing ?? topicPartitions ?? (yield* kafka.partitionCount(app.transformTopic))
+    if (partitions === undefined) {
+      return yield* Effect.die(new Error(`INPUT_TRANSFORM_TOPIC '${app.transformTopic}' does not exist, so the repartition topics have no partition count`))
+    }
+    return partitions
+  })
+
+/** Runs the stage until interrupted (closing the scope leaves its group). */
+export const run = (
+  app: AppSettings,
+  topicPartitions: number | undefined,
+  shutdownGraceMs: number | undefined
+): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const partitions = yield* repartitionPartitions(app, topicPartitions)
+    yield* Runtime.run({
+      applicationId: repartitionGroup(app.applicationId),
+      dlqTopic: app.dlqTopic,
+      guarantee: app.processingGuarantee,
+      shutdownGraceMs,
+      alignment: { idleMs: app.maxTaskIdleMs, maxEventRecords: app.eventMaxRecords, maxEventBytes: app.eventMaxBytes },
+      metricsPrefix: "review_repartition",
+      assignment: "co-partitioned",
+      task: repartitionByJob(app, partitions)
+    })
+  })

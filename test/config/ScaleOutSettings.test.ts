@@ -1,0 +1,98 @@
+/**
+ * The scale-out settings: PARTITION_ASSIGNMENT and INPUT_KEYED_BY_JOB are validated at
+ * start-up (a bad or empty value, or a setting that would change nothing, names its
+ * variable), the topic plan gains the repartition topics only when the stage runs, and
+ * start-up refuses changelogs whose partitions differ from the topics the task reads.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import { checkTaskPartitions } from "../../src/app/TopicSetup.ts"
+import { AppConfig, type AppSettings } from "../../src/config/AppConfig.ts"
+import { KafkaClient } from "../../src/kernel/kafka/KafkaPort.ts"
+import { listTopics, runTopics } from "../support/TopicsCommand.ts"
+
+const repartition = (topic: string) => `review-aggregator-enhanced-v1-${topic}-repartition`
+const inputs = ["realtime-review-transform-topic", "realtime-review-analysis-topic", "job-control-topic"]
+const changelog = "review-aggregator-enhanced-v1-job-state-changelog"
+
+/** A broker that only answers partition counts. */
+const counting = (counts: Readonly<Record<string, number>>) => {
+  const unused = () => Effect.die("not used by the partition check")
+  return KafkaClient.of({
+    subscribe: unused,
+    produce: unused,
+    transaction: unused,
+    readAll: unused,
+    readPartition: unused,
+    createTopics: unused,
+    partitionCount: (topic) => Effect.succeed(counts[topic])
+  })
+}
+
+const check = (overrides: Partial<AppSettings>, counts: Readonly<Record<string, number>>) =>
+  Effect.gen(function*() {
+    const app = yield* Effect.provide(Effect.gen(function*() {
+      return yield* AppConfig
+    }), AppConfig.layerWith(overrides))
+    return yield* Effect.exit(checkTaskPartitions(app).pipe(Effect.provideService(KafkaClient, counting(counts))))
+  })
+
+describe("scale-out settings", () => {
+  it.each([
+    [{ PARTITION_ASSIGNMENT: "sharded" }, "PARTITION_ASSIGNMENT"],
+    [{ PARTITION_ASSIGNMENT: "" }, "PARTITION_ASSIGNMENT"],
+    [{ PARTITION_ASSIGNMENT: "co-partitioned", INPUT_KEYED_BY_JOB: "perhaps" }, "INPUT_KEYED_BY_JOB"],
+    [{ INPUT_KEYED_BY_JOB: "true" }, "INPUT_KEYED_BY_JOB"]
+  ])("stop start-up naming the variable: %o", (env, variable) => {
+    const run = runTopics(env)
+    expect(run.status, `stderr: ${run.stderr}`).toBe(1)
+    expect(run.stderr).toContain(`invalid setting ${variable}`)
+  })
+
+  it("single-active (the default) plans no repartition topic", () => {
+    expect(listTopics({}).filter((t) => t.name.endsWith("-repartition"))).toEqual([])
+  })
+
+  it("co-partitioned plans the three repartition topics, with TOPIC_PARTITIONS like the changelog", () => {
+    const topics = listTopics({ PARTITION_ASSIGNMENT: "co-partitioned", TOPIC_PARTITIONS: "6" })
+    expect(topics.filter((t) => t.name.endsWith("-repartition"))).toEqual(inputs.map((t) => ({ name: repartition(t), partitions: 6, config: {} })))
+    expect(topics.find((t) => t.name === changelog)?.partitions).toBe(6)
+  })
+
+  it("co-partitioned with inputs keyed by job plans no repartition topic (the stage is skipped)", () => {
+    const topics = listTopics({ PARTITION_ASSIGNMENT: "co-partitioned", INPUT_KEYED_BY_JOB: "true" })
+    expect(topics.filter((t) => t.name.endsWith("-repartition"))).toEqual([])
+    expect(topics.map((t) => t.name)).toContain(changelog)
+  })
+})
+
+describe("start-up check of the review task's partitions (co-partitioned)", () => {
+  it.effect("passes when the repartition topics and the changelog have one count", () =>
+    Effect.gen(function*() {
+      const counts = Object.fromEntries([...inputs.map((t) => [repartition(t), 6] as const), [changelog, 6] as const])
+      expect(Exit.isSuccess(yield* check({ partitionAssignment: "co-partitioned" }, counts))).toBe(true)
+    }))
+
+  it.effect("refuses a changelog with other partitions than the repartition topics, naming both", () =>
+    Effect.gen(function*() {
+      const counts = Object.fromEntries([...inputs.map((t) => [repartition(t), 6] as const), [changelog, 3] as const])
+      const exit = yield* check({ partitionAssignment: "co-partitioned" }, counts)
+      expect(Exit.isFailure(exit)).toBe(true)
+      const message = String(Exit.isFailure(exit) ? exit.cause : "")
+      expect(message).toContain(`'${changelog}' (APPLICATION_ID) has 3 partitions`)
+      expect(message).toContain(`'${repartition(inputs[0]!)}'`)
+    }))
+
+  it.effect("keyed by job, compares the inputs themselves with the changelog", () =>
+    Effect.gen(function*() {
+      const counts = Object.fromEntries([...inputs.map((t) => [t, 4] as const), [changelog, 4] as const])
+      const settings = { partitionAssignment: "co-partitioned", inputKeyedByJob: true } as const
+      expect(Exit.isSuccess(yield* check(settings, counts))).toBe(true)
+      expect(Exit.isFailure(yield* check(settings, { ...counts, [inputs[2]!]: 2 })), "a control topic with other partitions").toBe(true)
+    }))
+
+  it.effect("single-active checks nothing here (one task reads every partition)", () =>
+    Effect.gen(function*() {
+      expect(Exit.isSuccess(yield* check({}, { [changelog]: 1 }))).toBe(true)
+    }))
+})

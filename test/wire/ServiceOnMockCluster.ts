@@ -8,6 +8,9 @@ import { Kafka, logLevel } from "kafkajs"
 import { afterAll, beforeAll, expect } from "vitest"
 import { generateJob, type GeneratedJob } from "../../src/app/ReviewGenerator.ts"
 import type { ConsumedRecord } from "../../src/kernel/kafka/KafkaPort.ts"
+import type { PlannedTopic } from "../../src/kernel/kafka/TopicSetup.ts"
+import { repartitionTopic } from "../../src/kernel/topology/Repartition.ts"
+import { repartitionGroup } from "../../src/review/RepartitionStage.ts"
 import { kcatRead } from "../support/Kcat.ts"
 import { MOCK_CONSUMER_SETTINGS, type MockKafkaCluster, type MockTopic, serviceMockTopics, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
 import { countBy, finalAggregates, json, sortKeys, text } from "../support/Outputs.ts"
@@ -39,9 +42,30 @@ const mockPartitions: Readonly<Record<string, number>> = {
   OUTPUT_AGG_TOPIC: 2
 }
 
+/** Scaled out (docs/scale-out.md): the settings that run the repartition stage and the co-partitioned review task. */
+export interface ScaledOut {
+  /** Partitions of the repartition topics and the changelog (TOPIC_PARTITIONS), equal as start-up requires. */
+  readonly partitions: number
+}
+
+const scaledOutEnv = (scaledOut: ScaledOut | undefined): ServiceEnv =>
+  scaledOut === undefined ? {} : { PARTITION_ASSIGNMENT: "co-partitioned", TOPIC_PARTITIONS: String(scaledOut.partitions) }
+
+/** Scaled out: the topics named after APPLICATION_ID (repartition, changelog) get `scaledOut.partitions`. */
+const scaledOutPartitions = (t: PlannedTopic, scaledOut: ScaledOut): number | undefined =>
+  t.variable === "APPLICATION_ID"
+    ? scaledOut.partitions
+    // The repartition stage reads its three inputs co-partitioned, which refuses unequal counts: the control topic as many as the others.
+    : t.variable === "CONTROL_TOPIC"
+    ? mockPartitions["INPUT_TRANSFORM_TOPIC"]
+    : undefined
+
 /** The topics `npm run topics` lists, as the mock cluster must pre-create them; one partition each with `onePartition` (one order for all a test sends). */
-const serviceTopics = (applicationId: string, onePartition: boolean): Promise<ReadonlyArray<MockTopic>> =>
-  serviceMockTopics({ APPLICATION_ID: applicationId }, (t) => (onePartition ? 1 : mockPartitions[t.variable] ?? 1))
+const serviceTopics = (applicationId: string, onePartition: boolean, scaledOut: ScaledOut | undefined): Promise<ReadonlyArray<MockTopic>> =>
+  serviceMockTopics(
+    { APPLICATION_ID: applicationId, ...(scaledOut === undefined ? {} : { PARTITION_ASSIGNMENT: "co-partitioned" }) },
+    (t) => (onePartition ? 1 : (scaledOut === undefined ? undefined : scaledOutPartitions(t, scaledOut)) ?? mockPartitions[t.variable] ?? 1)
+  )
 
 /** The service's settings on the mock: the coordinator's quick rejoins (MockKafkaCluster.ts), quiet kafkajs, no traces. */
 const onMockCluster = (bootstrap: string, applicationId: string): ServiceEnv => ({
@@ -58,6 +82,8 @@ const onMockCluster = (bootstrap: string, applicationId: string): ServiceEnv => 
 export interface InputOffset {
   readonly topic: string
   readonly partition: number
+  /** The consumer group reading it: the service's, or scaled out its repartition stage's for the inputs. */
+  readonly group: string
   /** 0 where the group never committed (right for a partition that never had a record). */
   readonly committed: number
   readonly end: number
@@ -69,7 +95,7 @@ export interface ServiceCluster {
   readonly kafka: Kafka
   /** Starts the service on the cluster, `env` over its settings there. */
   readonly start: (env?: ServiceEnv) => Promise<ServiceProcess>
-  /** The service group's committed offset and the end offset of each input partition. */
+  /** The service group's committed offset and the end offset of each input partition (scaled out: of each repartition partition too). */
   readonly inputOffsets: () => Promise<ReadonlyArray<InputOffset>>
   /** The same, summed over the input partitions. */
   readonly committedAndEnd: () => Promise<{ readonly committed: number; readonly end: number }>
@@ -94,11 +120,16 @@ export interface ServiceCluster {
 
 /**
  * For the suite it is called in: a mock cluster with the service's topics (plus `extraTopics`)
- * before its tests; every service started and the cluster stopped after them.
+ * before its tests; every service started and the cluster stopped after them. With
+ * `scaledOut`, every service starts co-partitioned and the offsets cover both stages.
  */
 export const serviceCluster = (
   applicationId: string,
-  { onePartition = false, extraTopics = [] }: { readonly onePartition?: boolean; readonly extraTopics?: ReadonlyArray<MockTopic> } = {}
+  { onePartition = false, extraTopics = [], scaledOut }: {
+    readonly onePartition?: boolean
+    readonly extraTopics?: ReadonlyArray<MockTopic>
+    readonly scaledOut?: ScaledOut
+  } = {}
 ): ServiceCluster => {
   let started: { readonly cluster: MockKafkaCluster; readonly kafka: Kafka } | undefined
   const running = () => {
@@ -106,7 +137,7 @@ export const serviceCluster = (
     return started
   }
   beforeAll(async () => {
-    const cluster = await startMockKafkaCluster({ topics: [...(await serviceTopics(applicationId, onePartition)), ...extraTopics] })
+    const cluster = await startMockKafkaCluster({ topics: [...(await serviceTopics(applicationId, onePartition, scaledOut)), ...extraTopics] })
     started = { cluster, kafka: new Kafka({ clientId: `${applicationId}-check`, brokers: [...cluster.brokers], logLevel: logLevel.NOTHING }) }
   })
   afterAll(async () => {
@@ -119,12 +150,18 @@ export const serviceCluster = (
     await admin.connect()
     try {
       const out: Array<InputOffset> = []
-      for (const topic of Object.values(inputTopics)) {
+      const read = scaledOut === undefined
+        ? Object.values(inputTopics).map((topic) => ({ topic, group: applicationId }))
+        : Object.values(inputTopics).flatMap((topic) => [
+          { topic, group: repartitionGroup(applicationId) },
+          { topic: repartitionTopic(applicationId, topic), group: applicationId }
+        ])
+      for (const { topic, group } of read) {
         const ends = await admin.fetchTopicOffsets(topic)
-        const [offsets] = await admin.fetchOffsets({ groupId: applicationId, topics: [topic] })
+        const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] })
         for (const e of ends) {
           const committed = Number(offsets?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1")
-          out.push({ topic, partition: e.partition, committed: committed < 0 ? 0 : committed, end: Number(e.high) })
+          out.push({ topic, group, partition: e.partition, committed: committed < 0 ? 0 : committed, end: Number(e.high) })
         }
       }
       return out
@@ -199,7 +236,7 @@ export const serviceCluster = (
     get kafka() {
       return running().kafka
     },
-    start: (env = {}) => startService({ ...onMockCluster(running().cluster.bootstrap, applicationId), ...env }),
+    start: (env = {}) => startService({ ...onMockCluster(running().cluster.bootstrap, applicationId), ...scaledOutEnv(scaledOut), ...env }),
     inputOffsets,
     committedAndEnd,
     produceJobs: async (jobs) => {

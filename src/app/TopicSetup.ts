@@ -27,11 +27,12 @@ export const reviewTopicPlan = (
   const changelogs = new Set(
     Object.values<StoreSpec<any, any>>(reviewStoreSpecs(app)).filter((s) => s.logged !== false).map((s) => changelogTopic(app.applicationId, s))
   )
-  // Keyed by job upstream, the review task reads partition p of all three inputs as one task.
-  const keyedByJob = app.partitionAssignment === "co-partitioned" && app.inputKeyedByJob
+  // Scaled out, whatever reads the three inputs is assigned co-partitioned: the review task
+  // when upstreams key by job, else the repartition stage. Both need equal partition counts.
+  const scaledOut = app.partitionAssignment === "co-partitioned"
   return {
     inputs: [transform, analysis, control],
-    copartitioned: keyedByJob ? [transform, analysis, control] : [transform, analysis],
+    copartitioned: scaledOut ? [transform, analysis, control] : [transform, analysis],
     own: [
       // Created with the transform topic's partitions unless TOPIC_PARTITIONS says otherwise: one count for all three.
       ...repartitionTopics(app),

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { checkTaskPartitions } from "../../src/app/TopicSetup.ts"
+import { checkTaskPartitions, reviewTopicPlan } from "../../src/app/TopicSetup.ts"
 import { AppConfig, type AppSettings } from "../../src/config/AppConfig.ts"
 import { KafkaClient } from "../../src/kernel/kafka/KafkaPort.ts"
 import { listTopics, runTopics } from "../support/TopicsCommand.ts"
@@ -64,6 +64,27 @@ describe("scale-out settings", () => {
     expect(topics.filter((t) => t.name.endsWith("-repartition"))).toEqual([])
     expect(topics.map((t) => t.name)).toContain(changelog)
   })
+})
+
+describe("inputs that must have equal partition counts", () => {
+  const copartitioned = (overrides: Partial<AppSettings>) =>
+    Effect.map(Effect.provide(Effect.gen(function*() {
+      return yield* AppConfig
+    }), AppConfig.layerWith(overrides)), (app) =>
+      reviewTopicPlan(app, { autoCreateTopics: false, topicPartitions: undefined, topicReplicationFactor: 1 }).copartitioned.map((t) => t.topic))
+
+  it.effect("single-active: transform and analysis (joined per review)", () =>
+    Effect.gen(function*() {
+      expect(yield* copartitioned({})).toEqual(inputs.slice(0, 2))
+    }))
+
+  // The repartition stage reads all three inputs co-partitioned, so the control topic too:
+  // start-up refuses it by name rather than the subscription failing later.
+  it.effect("co-partitioned: all three, with or without the repartition stage", () =>
+    Effect.gen(function*() {
+      expect(yield* copartitioned({ partitionAssignment: "co-partitioned" })).toEqual(inputs)
+      expect(yield* copartitioned({ partitionAssignment: "co-partitioned", inputKeyedByJob: true })).toEqual(inputs)
+    }))
 })
 
 describe("start-up check of the review task's partitions (co-partitioned)", () => {

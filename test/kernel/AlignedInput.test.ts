@@ -1,7 +1,9 @@
 /**
  * Aligned consumption: buffered batches are cut into events in record-timestamp order
  * across topics and partitions; a partition known to hold unread records holds the cut
- * back for at most the idle time; events and the buffer are bounded.
+ * back for at most the idle time; events and the buffer are bounded. When partitions are
+ * revoked, what was buffered of them is forgotten (their next holder reads it from the
+ * committed offset) and they no longer hold the cut of the others back.
  */
 import { describe, expect, it } from "vitest"
 import type { ConsumedRecord, RecordBatch } from "../../src/kernel/kafka/KafkaPort.ts"
@@ -138,5 +140,40 @@ describe("AlignedInput", () => {
     input.add(batch("t", 0, 0, [1, 2, 3]))
     input.add(batch("t", 0, 1, [2, 3, 4, 5]))
     expect(order(input.cut(0)!.records)).toEqual(["t0@0", "t0@1", "t0@2", "t0@3", "t0@4"])
+  })
+})
+
+describe("AlignedInput.drop", () => {
+  it("forgets the buffered records of dropped partitions and keeps the others in order", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("a", 0, 0, [1, 3, 5]))
+    input.add(batch("a", 1, 0, [2, 4]))
+    input.add(batch("b", 1, 0, [0, 6]))
+    input.drop([{ topic: "a", partition: 1 }, { topic: "b", partition: 1 }])
+    expect(input.buffered).toBe(3)
+    const event = input.cut(0)!
+    expect(order(event.records)).toEqual(["a0@0", "a0@1", "a0@2"])
+    expect(event.partitions.map((p) => `${p.topic}${p.partition}`)).toEqual(["a0"])
+  })
+
+  it("lets a dropped partition with unread records stop holding the cut back", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("a", 0, 0, [1, 2]))
+    // Partition 1 is known to hold records none of which is fetched: the cut waits for it.
+    input.observe("a", 1, 10, 0)
+    expect(input.cut(0), "held back while a1 may hold earlier records").toBeUndefined()
+    input.drop([{ topic: "a", partition: 1 }])
+    expect(order(input.cut(0)!.records)).toEqual(["a0@0", "a0@1"])
+  })
+
+  it("starts a partition assigned again from the offset of its next batch", () => {
+    const input = new AlignedInput(settings)
+    input.add(batch("a", 0, 0, [1, 2, 3]))
+    input.drop([{ topic: "a", partition: 0 }])
+    // Another member handled 0..1 meanwhile; this one gets the partition back from offset 2.
+    input.add(batch("a", 0, 2, [3, 4]))
+    const event = input.cut(0)!
+    expect(order(event.records)).toEqual(["a0@2", "a0@3"])
+    expect(event.partitions[0]!.nextOffset).toBe(4)
   })
 })

@@ -1,11 +1,12 @@
 /**
  * Issue 8's fault suite: the real service process on the mock cluster, scaled out as it
- * runs by default (PARTITION_ASSIGNMENT=co-partitioned: the repartition stage and the review
- * task, 3 partitions each; inputs on 3 partitions, started and ready before they are produced, TIMEOUT_MS=3000 and
- * WINDOW_INACTIVITY_MS=1000) ends the sample exactly as expected.json says with no fault,
- * across a kill -9 and a restart that waits out the dead member's session, across a 20 s
- * broker freeze, and with an over-count job whose collection message precedes its last
- * records. (SIGTERM with a frozen broker: BoundedShutdown.test.ts.)
+ * runs by default (PARTITION_ASSIGNMENT=co-partitioned: the repartition stage and the
+ * review task, 3 partitions each; inputs on 3 partitions, started and ready before they
+ * are produced, TIMEOUT_MS=3000 and WINDOW_INACTIVITY_MS=1000) ends the sample exactly as
+ * expected.json says with no fault, across a kill -9 and a restart that waits out the
+ * dead member's session, across a 20 s broker freeze, and with an over-count job whose
+ * collection message precedes its last records. (SIGTERM with a frozen broker:
+ * BoundedShutdown.test.ts.)
  */
 import { describe, expect, it } from "vitest"
 import { generateJob } from "../../src/app/ReviewGenerator.ts"

@@ -1,9 +1,10 @@
 /**
- * The real service process (`src/main.ts`) against the mock Kafka cluster: the public
- * sample is produced by an independent client (kcat), the outputs are read back with
- * kcat and must match test/fixtures/sample/expected.json as in SampleReplay.test.ts;
- * SIGTERM then stops it with exit 0 and every input offset committed. Start-up refusals
- * (bad setting, missing topic, topics not co-partitioned) are checked on the same cluster.
+ * The real service process (`src/main.ts`, scaled out as by default) against the mock
+ * Kafka cluster: the public sample is produced by an independent client (kcat), the
+ * outputs are read back with kcat and must match test/fixtures/sample/expected.json as in
+ * SampleReplay.test.ts; SIGTERM then stops it with exit 0 and every offset of both stages
+ * committed. Start-up refusals (bad setting, missing topic, topics not co-partitioned)
+ * are checked on the same cluster.
  */
 import { expect, it } from "vitest"
 import { kcatRead } from "../support/Kcat.ts"

@@ -22,6 +22,8 @@ const serviceEnv = (bootstrap: string, httpPort: number): NodeJS.ProcessEnv => (
   ...process.env,
   BOOTSTRAP_SERVERS: bootstrap,
   APPLICATION_ID,
+  // One member reading the inputs directly: WireCluster creates no repartition topics (scaled out is the service's default).
+  PARTITION_ASSIGNMENT: "single-active",
   HTTP_PORT: String(httpPort),
   KAFKA_SESSION_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.sessionTimeout),
   KAFKA_REBALANCE_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.rebalanceTimeout),

@@ -4,13 +4,15 @@
  * in the control input has finished and nothing is pending, or at `maxWaitMs`.
  */
 import { Effect, Layer, Result } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
+import { AppConfig, type AppSettings } from "../config/AppConfig.ts"
 import * as EmbeddedKafka from "../kernel/kafka/EmbeddedKafka.ts"
 import { EmbeddedBroker } from "../kernel/kafka/EmbeddedKafka.ts"
 import { KafkaClient, type ConsumedRecord } from "../kernel/kafka/KafkaPort.ts"
 import { parseJsonBytes, isJsonObject } from "../kernel/source/JsonMessage.ts"
+import { repartitionTopic } from "../kernel/topology/Repartition.ts"
 import type { Job } from "../review/Job.ts"
 import { JobTracer } from "../observability/Telemetry.ts"
+import * as RepartitionStage from "../review/RepartitionStage.ts"
 import { ReviewAggregator } from "../review/ReviewAggregator.ts"
 import * as AggregatorPipeline from "./AggregatorPipeline.ts"
 
@@ -65,6 +67,21 @@ export interface ReplayOptions {
 
 const pollMs = 20
 
+/**
+ * Which group reads which topics under these settings: scaled out, the repartition stage
+ * reads the inputs and the review task the repartition topics; otherwise the review task
+ * reads the inputs.
+ */
+const readers = (config: AppSettings): ReadonlyArray<{ readonly group: string; readonly topics: ReadonlyArray<string> }> => {
+  const inputs = [config.transformTopic, config.analysisTopic, config.controlTopic]
+  return RepartitionStage.runsRepartition(config)
+    ? [
+      { group: RepartitionStage.repartitionGroup(config.applicationId), topics: inputs },
+      { group: config.applicationId, topics: inputs.map((topic) => repartitionTopic(config.applicationId, topic)) }
+    ]
+    : [{ group: config.applicationId, topics: inputs }]
+}
+
 export const replay = (input: ReplayInput, options: ReplayOptions) =>
   Effect.gen(function*() {
     const config = yield* AppConfig
@@ -80,12 +97,13 @@ export const replay = (input: ReplayInput, options: ReplayOptions) =>
 
     const awaited = controlJobIds(input.control)
     const inputTopics = [config.transformTopic, config.analysisTopic, config.controlTopic]
-    const consumedAll = () => {
-      const committed = broker.committed(config.applicationId)
-      return inputTopics.every((topic) =>
-        broker.endOffsets(topic).every((end, partition) =>
-          end === 0 || committed.some((c) => c.topic === topic && c.partition === partition && c.offset >= end)))
-    }
+    const consumedAll = () =>
+      readers(config).every(({ group, topics }) => {
+        const committed = broker.committed(group)
+        return topics.every((topic) =>
+          broker.endOffsets(topic).every((end, partition) =>
+            end === 0 || committed.some((c) => c.topic === topic && c.partition === partition && c.offset >= end)))
+      })
     let completed = false
     let sinceProgress = 0
     while (Date.now() - started < options.maxWaitMs) {

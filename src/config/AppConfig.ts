@@ -21,8 +21,8 @@ export const ProcessingGuarantees = ["at_least_once", "exactly_once_v2"] as cons
 export type ProcessingGuarantee = (typeof ProcessingGuarantees)[number]
 
 /**
+ * `co-partitioned` (default): scale-out (docs/scale-out.md), members share partitions and their state.
  * `single-active`: one member holds every partition and all state (others stand by).
- * `co-partitioned`: scale-out (docs/scale-out.md), members share partitions and their state.
  */
 export const PartitionAssignments = ["single-active", "co-partitioned"] as const
 export type PartitionAssignment = (typeof PartitionAssignments)[number]
@@ -45,7 +45,7 @@ export const AppSettings = Config.all({
   ),
   partitionAssignment: filled(
     "PARTITION_ASSIGNMENT",
-    Config.Literals(PartitionAssignments, "PARTITION_ASSIGNMENT").pipe(Config.withDefault<PartitionAssignment>("single-active"))
+    Config.Literals(PartitionAssignments, "PARTITION_ASSIGNMENT").pipe(Config.withDefault<PartitionAssignment>("co-partitioned"))
   ),
   // Co-partitioned only: upstreams already key and co-partition the inputs by job_id, so no repartition stage.
   inputKeyedByJob: flag("INPUT_KEYED_BY_JOB", false),
@@ -61,6 +61,12 @@ export const AppSettings = Config.all({
   settings.inputKeyedByJob && settings.partitionAssignment === "single-active"
     ? Config.fail(new ConfigProvider.SourceError({
       message: "INPUT_KEYED_BY_JOB: only meaningful with PARTITION_ASSIGNMENT=co-partitioned (it skips the repartition stage of scale-out)"
+    }))
+    // kafkajs fences a zombie by transactional id only, and a moved partition's next holder has another one (docs/operations.md).
+    : settings.processingGuarantee === "exactly_once_v2" && settings.partitionAssignment === "co-partitioned"
+    ? Config.fail(new ConfigProvider.SourceError({
+      message: "PARTITION_ASSIGNMENT: exactly_once_v2 runs single-active only (set PARTITION_ASSIGNMENT=single-active): " +
+        "scaled out, a partition that moves goes to a member with another transactional id, which does not fence the previous holder"
     }))
     : Config.succeed(settings)
 ))

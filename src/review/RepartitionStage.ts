@@ -3,12 +3,13 @@
  * into their repartition topics, in a group of its own, so the review task's partition p
  * holds every record of its jobs. Stateless, so its members share partitions freely.
  */
-import { Effect } from "effect"
+import { Effect, Metric } from "effect"
 import type { Scope } from "effect"
 import type { AppSettings } from "../config/AppConfig.ts"
 import { KafkaClient, type KafkaError } from "../kernel/kafka/KafkaPort.ts"
 import * as Runtime from "../kernel/runtime/Runtime.ts"
 import { repartitionTopic } from "../kernel/topology/Repartition.ts"
+import * as ReviewMetrics from "../observability/ReviewMetrics.ts"
 import { repartitionByJob } from "./JobKey.ts"
 
 /** Whether these settings run the stage: scaled out, unless upstreams already key the inputs by job. */
@@ -48,6 +49,23 @@ export const run = (
       alignment: { idleMs: app.maxTaskIdleMs, maxEventRecords: app.eventMaxRecords, maxEventBytes: app.eventMaxBytes },
       metricsPrefix: "review_repartition",
       assignment: "co-partitioned",
-      task: repartitionByJob(app, partitions)
+      task: repartitionByJob(app, partitions),
+      observe: observeInputs
     })
+  })
+
+/**
+ * Records in and lag of the input topics, on the service's series (the review task
+ * reports those of the topics it reads): scaled out, this stage is what reads the inputs.
+ */
+const observeInputs = <E>(event: Runtime.HandledEvent<E>) =>
+  Effect.gen(function*() {
+    if (event.input === undefined) return
+    const perTopic = new Map<string, number>()
+    for (const r of event.input.records) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
+    for (const [topic, n] of perTopic) yield* Metric.update(Metric.withAttributes(ReviewMetrics.recordsIn, { topic }), n)
+    for (const { topic, partition, nextOffset, highWatermark } of event.input.partitions) {
+      if (highWatermark === undefined) continue
+      yield* Metric.update(Metric.withAttributes(ReviewMetrics.consumerLag, { topic, partition: String(partition) }), Math.max(0, highWatermark - nextOffset))
+    }
   })

@@ -1,8 +1,9 @@
 /**
- * The scale-out settings: PARTITION_ASSIGNMENT and INPUT_KEYED_BY_JOB are validated at
- * start-up (a bad or empty value, or a setting that would change nothing, names its
- * variable), the topic plan gains the repartition topics only when the stage runs, and
- * start-up refuses changelogs whose partitions differ from the topics the task reads.
+ * The scale-out settings: PARTITION_ASSIGNMENT (default co-partitioned) and
+ * INPUT_KEYED_BY_JOB are validated at start-up (a bad or empty value, a setting that
+ * would change nothing, or exactly_once_v2 scaled out names its variable), the topic plan gains the repartition topics
+ * only when the stage runs, and start-up refuses changelogs whose partitions differ from
+ * the topics the task reads.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
@@ -42,25 +43,32 @@ describe("scale-out settings", () => {
     [{ PARTITION_ASSIGNMENT: "sharded" }, "PARTITION_ASSIGNMENT"],
     [{ PARTITION_ASSIGNMENT: "" }, "PARTITION_ASSIGNMENT"],
     [{ PARTITION_ASSIGNMENT: "co-partitioned", INPUT_KEYED_BY_JOB: "perhaps" }, "INPUT_KEYED_BY_JOB"],
-    [{ INPUT_KEYED_BY_JOB: "true" }, "INPUT_KEYED_BY_JOB"]
+    [{ PARTITION_ASSIGNMENT: "single-active", INPUT_KEYED_BY_JOB: "true" }, "INPUT_KEYED_BY_JOB"],
+    [{ PROCESSING_GUARANTEE: "exactly_once_v2" }, "PARTITION_ASSIGNMENT"]
   ])("stop start-up naming the variable: %o", (env, variable) => {
     const run = runTopics(env)
     expect(run.status, `stderr: ${run.stderr}`).toBe(1)
     expect(run.stderr).toContain(`invalid setting ${variable}`)
   })
 
-  it("single-active (the default) plans no repartition topic", () => {
-    expect(listTopics({}).filter((t) => t.name.endsWith("-repartition"))).toEqual([])
+  it("exactly_once_v2 starts single-active", () => {
+    const run = runTopics({ PROCESSING_GUARANTEE: "exactly_once_v2", PARTITION_ASSIGNMENT: "single-active" })
+    expect(run.status, `stderr: ${run.stderr}`).toBe(0)
   })
 
-  it("co-partitioned plans the three repartition topics, with TOPIC_PARTITIONS like the changelog", () => {
-    const topics = listTopics({ PARTITION_ASSIGNMENT: "co-partitioned", TOPIC_PARTITIONS: "6" })
+  it("single-active plans no repartition topic", () => {
+    expect(listTopics({ PARTITION_ASSIGNMENT: "single-active" }).filter((t) => t.name.endsWith("-repartition"))).toEqual([])
+  })
+
+  it("co-partitioned (the default) plans the three repartition topics, with TOPIC_PARTITIONS like the changelog", () => {
+    const topics = listTopics({ TOPIC_PARTITIONS: "6" })
     expect(topics.filter((t) => t.name.endsWith("-repartition"))).toEqual(inputs.map((t) => ({ name: repartition(t), partitions: 6, config: {} })))
     expect(topics.find((t) => t.name === changelog)?.partitions).toBe(6)
+    expect(listTopics({ PARTITION_ASSIGNMENT: "co-partitioned", TOPIC_PARTITIONS: "6" }), "the default is co-partitioned").toEqual(topics)
   })
 
   it("co-partitioned with inputs keyed by job plans no repartition topic (the stage is skipped)", () => {
-    const topics = listTopics({ PARTITION_ASSIGNMENT: "co-partitioned", INPUT_KEYED_BY_JOB: "true" })
+    const topics = listTopics({ INPUT_KEYED_BY_JOB: "true" })
     expect(topics.filter((t) => t.name.endsWith("-repartition"))).toEqual([])
     expect(topics.map((t) => t.name)).toContain(changelog)
   })
@@ -75,15 +83,15 @@ describe("inputs that must have equal partition counts", () => {
 
   it.effect("single-active: transform and analysis (joined per review)", () =>
     Effect.gen(function*() {
-      expect(yield* copartitioned({})).toEqual(inputs.slice(0, 2))
+      expect(yield* copartitioned({ partitionAssignment: "single-active" })).toEqual(inputs.slice(0, 2))
     }))
 
   // The repartition stage reads all three inputs co-partitioned, so the control topic too:
   // start-up refuses it by name rather than the subscription failing later.
   it.effect("co-partitioned: all three, with or without the repartition stage", () =>
     Effect.gen(function*() {
-      expect(yield* copartitioned({ partitionAssignment: "co-partitioned" })).toEqual(inputs)
-      expect(yield* copartitioned({ partitionAssignment: "co-partitioned", inputKeyedByJob: true })).toEqual(inputs)
+      expect(yield* copartitioned({})).toEqual(inputs)
+      expect(yield* copartitioned({ inputKeyedByJob: true })).toEqual(inputs)
     }))
 })
 
@@ -114,6 +122,6 @@ describe("start-up check of the review task's partitions (co-partitioned)", () =
 
   it.effect("single-active checks nothing here (one task reads every partition)", () =>
     Effect.gen(function*() {
-      expect(Exit.isSuccess(yield* check({}, { [changelog]: 1 }))).toBe(true)
+      expect(Exit.isSuccess(yield* check({ partitionAssignment: "single-active" }, { [changelog]: 1 }))).toBe(true)
     }))
 })

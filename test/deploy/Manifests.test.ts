@@ -1,6 +1,6 @@
 /**
- * The rendered kustomizations (k8s/base, k8s/overlays/exactly-once, otel) start as
- * written: objects where Strimzi and the Secrets are, restricted pods, probes on the HTTP
+ * The rendered kustomizations (k8s/base, k8s/overlays/single-active,
+ * k8s/overlays/exactly-once, otel) start as written: objects where Strimzi and the Secrets are, restricted pods, probes on the HTTP
  * port, settings the service reads with values it accepts, ACLs and topic names derived
  * from the settings (a non-default APPLICATION_ID too), KafkaTopics as `npm run topics`
  * lists them under those settings, metrics ingested once, and a
@@ -16,12 +16,14 @@ import { fileURLToPath } from "node:url"
 import { parse, parseDocument } from "yaml"
 import { AppSettings, changelogTopic } from "../../src/config/AppConfig.ts"
 import { KafkaSettings } from "../../src/config/KafkaConfig.ts"
+import { repartitionTopic } from "../../src/kernel/topology/Repartition.ts"
 import { TelemetrySettings } from "../../src/observability/Telemetry.ts"
+import { repartitionGroup, runsRepartition } from "../../src/review/RepartitionStage.ts"
 import { render, renderInstalled, type Resource } from "../support/Kustomize.ts"
 import { listTopics } from "../support/TopicsCommand.ts"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-const kustomizations = ["k8s/base", "k8s/overlays/exactly-once", "otel"] as const
+const kustomizations = ["k8s/base", "k8s/overlays/single-active", "k8s/overlays/exactly-once", "otel"] as const
 
 /** A copy of k8s/ with settings changed in k8s/base/configmap.yaml, as an operator would. */
 const k8sWithSettings = (settings: Record<string, string>): string => {
@@ -48,6 +50,7 @@ afterAll(() => rmSync(customDir, { recursive: true, force: true }))
 
 const rendered = {
   base: render(join(root, "k8s/base")),
+  singleActive: render(join(root, "k8s/overlays/single-active")),
   exactlyOnce: render(join(root, "k8s/overlays/exactly-once")),
   customBase: render(join(customDir, "base")),
   customExactlyOnce: render(join(customDir, "overlays/exactly-once")),
@@ -55,6 +58,7 @@ const rendered = {
 }
 const serviceRenders = [
   ["k8s/base", rendered.base],
+  ["k8s/overlays/single-active", rendered.singleActive],
   ["k8s/overlays/exactly-once", rendered.exactlyOnce],
   ["k8s/base with custom settings", rendered.customBase],
   ["k8s/overlays/exactly-once with custom settings", rendered.customExactlyOnce]
@@ -252,9 +256,10 @@ describe("k8s manifests", () => {
           (a.resource.patternType === "prefix" ? name.startsWith(a.resource.name) : a.resource.name === name)
         )
 
-      // Declared topics: the outputs and the compacted changelog, under their configured names.
+      // Declared topics: the outputs, the compacted changelog and, scaled out, the repartition topics, under their configured names.
       const topics = new Map(ofKind(resources, "KafkaTopic").map((t) => [t.spec.topicName ?? t.metadata.name, t.spec]))
-      expect([...topics.keys()].sort()).toEqual([app.rowsTopic, app.aggregateTopic, app.dlqTopic, changelogTopic(app)].sort())
+      const repartitioned = runsRepartition(app) ? [app.transformTopic, app.analysisTopic, app.controlTopic].map((t) => repartitionTopic(id, t)) : []
+      expect([...topics.keys()].sort()).toEqual([app.rowsTopic, app.aggregateTopic, app.dlqTopic, changelogTopic(app), ...repartitioned].sort())
       expect(topics.get(changelogTopic(app))?.config?.["cleanup.policy"]).toBe("compact")
       expect(kafka.autoCreateTopics, "topics are declared, not created by the service").toBe(false)
 
@@ -267,8 +272,9 @@ describe("k8s manifests", () => {
       }
       expect(allows("topic", `${id}x-job-state-changelog`, "Write"), "nothing beyond the `<APPLICATION_ID>-` prefix").toBe(false)
 
-      // The consumer group, the restore groups, the transactional ids.
+      // The consumer groups (the repartition stage's too), the restore groups, the transactional ids.
       expect(allows("group", id, "Read"), `group ${id}`).toBe(true)
+      expect(allows("group", repartitionGroup(id), "Read"), `group ${repartitionGroup(id)}`).toBe(true)
       expect(allows("group", `${kafka.clientId}-restore-abc-123`, "Read"), "changelog restore groups").toBe(true)
       expect(allows("group", `${id}x`, "Read"), "no other group").toBe(false)
       expect(kafka.transactionalId, "KafkaConfig derives the transactional id from APPLICATION_ID and the host name").toBe(`${id}-${hostname()}`)

@@ -1,7 +1,8 @@
 /**
  * Consumer groups of several members on the embedded broker: rebalances as members join
  * and leave, partitions held by one member at a time, committed offsets honoured across
- * moves, standbys under single-active assignment, and compacted reads.
+ * moves, a co-partitioned member given nothing told so, standbys under single-active
+ * assignment, and compacted reads.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope, Stream } from "effect"
@@ -168,6 +169,25 @@ describe("embedded broker consumer groups", () => {
       yield* gained!.done
       const [next] = yield* Stream.toPull(second.batches).pipe(Effect.flatten)
       expect(next!.records.map((r) => `${r.offset}:${utf8.decode(r.value!)}`), "the new holder starts at the committed offset").toEqual(["1:after"])
+    }).pipe(Effect.scoped, Effect.provide(EmbeddedKafka.layer())))
+
+  it.live("co-partitioned: a member given no partition is told so (an assignment of none), and gets the partition when its holder leaves", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      yield* kafka.createTopics([{ topic: "t", partitions: 1, replicationFactor: 1 }])
+      const firstScope = yield* Scope.make()
+      const first = yield* kafka.subscribe({ groupId: "g", topics: ["t"], fromBeginning: true, assignment: "co-partitioned" }).pipe(Scope.provide(firstScope))
+      const [firstAssigned] = yield* Stream.toPull(first.assignments).pipe(Effect.flatten)
+      expect(firstAssigned!.partitions.map(where), "the first member's assignment").toEqual(["t/0"])
+      yield* firstAssigned!.done
+      const second = yield* kafka.subscribe({ groupId: "g", topics: ["t"], fromBeginning: true, assignment: "co-partitioned" })
+      const secondChanges = yield* Stream.toPull(second.assignments)
+      const [none] = yield* secondChanges
+      expect({ tag: none!._tag, partitions: none!.partitions }, "the second member's first change").toEqual({ tag: "Assigned", partitions: [] })
+      yield* none!.done
+      yield* Scope.close(firstScope, Exit.void)
+      const [gained] = yield* secondChanges
+      expect({ tag: gained!._tag, partitions: gained!.partitions.map(where) }).toEqual({ tag: "Assigned", partitions: ["t/0"] })
     }).pipe(Effect.scoped, Effect.provide(EmbeddedKafka.layer())))
 
   it.live("single-active: a second member stands by with no partitions until the first leaves, then takes every partition", () =>

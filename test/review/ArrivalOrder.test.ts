@@ -16,7 +16,7 @@ const pipeline = (maxBatchSize: number) =>
   AggregatorPipeline.layer.pipe(
     Layer.provide(JobTracer.disabled),
     Layer.provideMerge(EmbeddedKafka.layer({ maxBatchSize })),
-    Layer.provideMerge(AppConfig.layerWith({ ...testTopics, timeoutMs: 10_000, windowInactivityMs: 1_000, publishIntervalMs: 600_000 }))
+    Layer.provideMerge(AppConfig.layerWith({ ...testTopics, timeoutMs: 10_000, windowInactivityMs: 1_000, publishIntervalMs: 600_000, partitionAssignment: "single-active" }))
   )
 
 const verdict = (maxBatchSize: number) =>

@@ -24,7 +24,7 @@ const restoredAggregator = Effect.gen(function*() {
 
 const pipeline = AggregatorPipeline.layer.pipe(
   Layer.provide(JobTracer.disabled),
-  Layer.provideMerge(AppConfig.layerWith({ ...testTopics, timeoutMs: 10_000, windowInactivityMs: 60_000, publishIntervalMs: 600_000 }))
+  Layer.provideMerge(AppConfig.layerWith({ ...testTopics, timeoutMs: 10_000, windowInactivityMs: 60_000, publishIntervalMs: 600_000, partitionAssignment: "single-active" }))
 )
 
 describe("state restore from the changelog", () => {

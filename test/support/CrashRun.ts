@@ -2,7 +2,8 @@
  * The sample run through successive lives of the service on one embedded broker, each
  * life killed at a seeded crash point and restarted at once, until a life finishes. Time
  * is a TestClock moved one tick at a time once the service has caught up, so a busy
- * machine cannot make a deadline pass and a seed replays the same run.
+ * machine cannot make a deadline pass and a seed replays the same run. One member holding
+ * every partition (single-active); scale-out's moves are test/review/ScaleOutService.test.ts's.
  */
 import { Clock, Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
@@ -82,7 +83,7 @@ const run = (options: CrashRunOptions) =>
     const partitions = 3
     // Small batches and events give many events, so crash points fall all over the run.
     const maxBatchSize = 2 + rng.int(9)
-    const settings = AppConfig.layerWith({ ...sampleTimings, processingGuarantee: guarantee, eventMaxRecords: maxBatchSize })
+    const settings = AppConfig.layerWith({ ...sampleTimings, processingGuarantee: guarantee, eventMaxRecords: maxBatchSize, partitionAssignment: "single-active" })
     const broker = yield* EmbeddedKafka.make({ defaultPartitions: partitions, maxBatchSize })
     const config = yield* Effect.provide(Effect.gen(function*() {
       return yield* AppConfig

@@ -79,7 +79,7 @@ const configMapHash = (data: Record<string, string>): string => {
   return hex.replace(/[013ae]/g, (c) => ({ "0": "g", "1": "h", "3": "k", a: "m", e: "t" })[c]!)
 }
 
-/** A strategic-merge patch of maps only, or `$patch: delete` (lists would need merge keys). */
+/** A strategic-merge patch of maps only (a null value deletes the key), or `$patch: delete` (lists would need merge keys). */
 const applyPatch = (dir: string, resources: Array<Resource>, patch: Resource): Array<Resource> => {
   const matches = (r: Resource) => r.kind === patch.kind && r.metadata?.name === patch.metadata?.name
   if (!resources.some(matches)) throw new Error(`${dir}: patch target ${patch.kind}/${patch.metadata?.name} not found`)
@@ -87,7 +87,8 @@ const applyPatch = (dir: string, resources: Array<Resource>, patch: Resource): A
   const merge = (target: Record<string, any>, source: Record<string, any>) => {
     for (const [key, value] of Object.entries(source)) {
       if (Array.isArray(value)) refuse(dir, `a patch with a list ('${key}')`)
-      if (value !== null && typeof value === "object" && typeof target[key] === "object") merge(target[key], value)
+      if (value === null) delete target[key]
+      else if (typeof value === "object" && typeof target[key] === "object") merge(target[key], value)
       else target[key] = value
     }
   }

@@ -21,9 +21,15 @@ export const testTopics = {
   applicationId: "test-app"
 } as const
 
+/**
+ * One member holding every partition (`single-active`): `settle` waits for the service's
+ * own group on the inputs. Scaled out (the service's default) adds a repartition stage
+ * in a group of its own; test/review/ScaleOutService.test.ts covers that.
+ */
 export const pipelineLayer = (overrides: Partial<AppSettings> = {}, tracer?: Layer.Layer<JobTracer>) =>
   replayLayer(AppConfig.layerWith({
     ...testTopics,
+    partitionAssignment: "single-active",
     timeoutMs: 10_000,
     windowInactivityMs: 1_000,
     publishIntervalMs: 60_000,

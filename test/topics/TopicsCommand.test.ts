@@ -20,6 +20,9 @@ describe("npm run topics", () => {
       "realtime-review-transform-topic -",
       "realtime-review-analysis-topic -",
       "job-control-topic -",
+      "review-aggregator-enhanced-v1-realtime-review-transform-topic-repartition -",
+      "review-aggregator-enhanced-v1-realtime-review-analysis-topic-repartition -",
+      "review-aggregator-enhanced-v1-job-control-topic-repartition -",
       "review-rows -",
       "review-agg-by-job -",
       "review-dlq -",
@@ -29,7 +32,9 @@ describe("npm run topics", () => {
     expect(topic["review-aggregator-enhanced-v1-job-state-changelog"]!.config).toEqual({ "cleanup.policy": "compact" })
     expect(topic["review-agg-by-job"]!.config).toEqual({ "cleanup.policy": "compact" })
     expect(topic["review-dlq"]!.config).toEqual({ "retention.ms": "1209600000" })
-    for (const name of ["realtime-review-transform-topic", "job-control-topic", "review-rows"]) expect(topic[name]!.config, name).toEqual({})
+    for (const name of ["realtime-review-transform-topic", "job-control-topic", "review-aggregator-enhanced-v1-job-control-topic-repartition", "review-rows"]) {
+      expect(topic[name]!.config, name).toEqual({})
+    }
   })
 
   it("follows the topic settings, APPLICATION_ID and TOPIC_PARTITIONS", () => {
@@ -47,6 +52,9 @@ describe("npm run topics", () => {
       "spark-out -",
       "llm-out -",
       "jobs-control -",
+      "orders-eu-v7-spark-out-repartition 12",
+      "orders-eu-v7-llm-out-repartition 12",
+      "orders-eu-v7-jobs-control-repartition 12",
       "rows-v2 12",
       "agg-v2 12",
       "dlq-v2 12",

@@ -54,7 +54,7 @@ const endedJobs = async (bootstrap: string, control: string): Promise<ReadonlySe
   new Set((await kcatRead(bootstrap, control)).filter((r) => r.headers["producer"] === APP).map(json).filter((m) => m.step === "aggregation").map((m) => m.job_id as string))
 
 describeWire("the service scaled out over two processes on the mock cluster", { what: "the scale-out wire test", kcat: true }, () => {
-  const wire = serviceCluster(APP, { scaledOut: { partitions: TASK_PARTITIONS } })
+  const wire = serviceCluster(APP, { assignment: { partitions: TASK_PARTITIONS } })
 
   it("two co-partitioned processes share the sample keyed by review_id; one killed mid-run, the other ends every job as expected.json says", async () => {
     for (const lines of [input.control, input.transform, input.analysis]) {

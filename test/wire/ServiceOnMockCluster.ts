@@ -42,29 +42,35 @@ const mockPartitions: Readonly<Record<string, number>> = {
   OUTPUT_AGG_TOPIC: 2
 }
 
-/** Scaled out (docs/scale-out.md): the settings that run the repartition stage and the co-partitioned review task. */
-export interface ScaledOut {
-  /** Partitions of the repartition topics and the changelog (TOPIC_PARTITIONS), equal as start-up requires. */
-  readonly partitions: number
-}
+/**
+ * How a suite's services share the partitions: scaled out (the default, docs/scale-out.md:
+ * the repartition stage and the co-partitioned review task, `partitions` for the topics
+ * named after APPLICATION_ID), or `single-active` (one member holds everything).
+ */
+export type Assignment = { readonly partitions: number } | "single-active"
 
-const scaledOutEnv = (scaledOut: ScaledOut | undefined): ServiceEnv =>
-  scaledOut === undefined ? {} : { PARTITION_ASSIGNMENT: "co-partitioned", TOPIC_PARTITIONS: String(scaledOut.partitions) }
+/** Scaled out with as many task partitions as the inputs have. */
+const defaultAssignment: Assignment = { partitions: 3 }
 
-/** Scaled out: the topics named after APPLICATION_ID (repartition, changelog) get `scaledOut.partitions`. */
-const scaledOutPartitions = (t: PlannedTopic, scaledOut: ScaledOut): number | undefined =>
+const assignmentEnv = (assignment: Assignment): ServiceEnv =>
+  assignment === "single-active"
+    ? { PARTITION_ASSIGNMENT: "single-active" }
+    : { PARTITION_ASSIGNMENT: "co-partitioned", TOPIC_PARTITIONS: String(assignment.partitions) }
+
+/** Scaled out: the topics named after APPLICATION_ID (repartition, changelog) get `partitions`. */
+const scaledOutPartitions = (t: PlannedTopic, { partitions }: { readonly partitions: number }): number | undefined =>
   t.variable === "APPLICATION_ID"
-    ? scaledOut.partitions
+    ? partitions
     // The repartition stage reads its three inputs co-partitioned, which refuses unequal counts: the control topic as many as the others.
     : t.variable === "CONTROL_TOPIC"
     ? mockPartitions["INPUT_TRANSFORM_TOPIC"]
     : undefined
 
 /** The topics `npm run topics` lists, as the mock cluster must pre-create them; one partition each with `onePartition` (one order for all a test sends). */
-const serviceTopics = (applicationId: string, onePartition: boolean, scaledOut: ScaledOut | undefined): Promise<ReadonlyArray<MockTopic>> =>
+const serviceTopics = (applicationId: string, onePartition: boolean, assignment: Assignment): Promise<ReadonlyArray<MockTopic>> =>
   serviceMockTopics(
-    { APPLICATION_ID: applicationId, ...(scaledOut === undefined ? {} : { PARTITION_ASSIGNMENT: "co-partitioned" }) },
-    (t) => (onePartition ? 1 : (scaledOut === undefined ? undefined : scaledOutPartitions(t, scaledOut)) ?? mockPartitions[t.variable] ?? 1)
+    { APPLICATION_ID: applicationId, PARTITION_ASSIGNMENT: assignment === "single-active" ? "single-active" : "co-partitioned" },
+    (t) => (onePartition ? 1 : (assignment === "single-active" ? undefined : scaledOutPartitions(t, assignment)) ?? mockPartitions[t.variable] ?? 1)
   )
 
 /** The service's settings on the mock: the coordinator's quick rejoins (MockKafkaCluster.ts), quiet kafkajs, no traces. */
@@ -120,15 +126,15 @@ export interface ServiceCluster {
 
 /**
  * For the suite it is called in: a mock cluster with the service's topics (plus `extraTopics`)
- * before its tests; every service started and the cluster stopped after them. With
- * `scaledOut`, every service starts co-partitioned and the offsets cover both stages.
+ * before its tests; every service started and the cluster stopped after them. Scaled out
+ * (unless `assignment` is `single-active`), the offsets cover both stages.
  */
 export const serviceCluster = (
   applicationId: string,
-  { onePartition = false, extraTopics = [], scaledOut }: {
+  { onePartition = false, extraTopics = [], assignment = onePartition ? { partitions: 1 } : defaultAssignment }: {
     readonly onePartition?: boolean
     readonly extraTopics?: ReadonlyArray<MockTopic>
-    readonly scaledOut?: ScaledOut
+    readonly assignment?: Assignment
   } = {}
 ): ServiceCluster => {
   let started: { readonly cluster: MockKafkaCluster; readonly kafka: Kafka } | undefined
@@ -137,7 +143,7 @@ export const serviceCluster = (
     return started
   }
   beforeAll(async () => {
-    const cluster = await startMockKafkaCluster({ topics: [...(await serviceTopics(applicationId, onePartition, scaledOut)), ...extraTopics] })
+    const cluster = await startMockKafkaCluster({ topics: [...(await serviceTopics(applicationId, onePartition, assignment)), ...extraTopics] })
     started = { cluster, kafka: new Kafka({ clientId: `${applicationId}-check`, brokers: [...cluster.brokers], logLevel: logLevel.NOTHING }) }
   })
   afterAll(async () => {
@@ -150,7 +156,7 @@ export const serviceCluster = (
     await admin.connect()
     try {
       const out: Array<InputOffset> = []
-      const read = scaledOut === undefined
+      const read = assignment === "single-active"
         ? Object.values(inputTopics).map((topic) => ({ topic, group: applicationId }))
         : Object.values(inputTopics).flatMap((topic) => [
           { topic, group: repartitionGroup(applicationId) },
@@ -236,7 +242,7 @@ export const serviceCluster = (
     get kafka() {
       return running().kafka
     },
-    start: (env = {}) => startService({ ...onMockCluster(running().cluster.bootstrap, applicationId), ...scaledOutEnv(scaledOut), ...env }),
+    start: (env = {}) => startService({ ...onMockCluster(running().cluster.bootstrap, applicationId), ...assignmentEnv(assignment), ...env }),
     inputOffsets,
     committedAndEnd,
     produceJobs: async (jobs) => {
@@ -276,12 +282,18 @@ const distinctBy = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Readonly
   return items.filter((a) => !seen.has(key(a)) && seen.add(key(a)) !== undefined)
 }
 
-/** Records consumed so far by a running service, summed over its input topics (its /metrics). */
-export const recordsIn = async (service: ServiceProcess): Promise<number> => {
+/**
+ * Records consumed so far by a running service (its /metrics), summed over the topics it
+ * reads or over those of `topics` (scaled out, the repartition stage reads the inputs and
+ * the review task the repartition topics).
+ */
+export const recordsIn = async (service: ServiceProcess, topics?: ReadonlyArray<string>): Promise<number> => {
   const res = await service.get("/metrics").catch(() => undefined)
   if (res === undefined || res.status !== 200) return 0
   let sum = 0
-  for (const m of res.body.matchAll(/^review_aggregator_records_in_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1])
+  for (const m of res.body.matchAll(/^review_aggregator_records_in_total\{topic="([^"]*)"\} (\d+)/gm)) {
+    if (topics === undefined || topics.includes(m[1]!)) sum += Number(m[2])
+  }
   return sum
 }
 

@@ -1,6 +1,7 @@
 /**
  * What a Jaeger or Tempo user sees of a job that runs across a restart: the real service
- * process against the mock Kafka cluster, exporting to an OTLP/HTTP receiver, gets SIGTERM
+ * process (scaled out, the default: a repartition stage before the review task) against
+ * the mock Kafka cluster, exporting to an OTLP/HTTP receiver, gets SIGTERM
  * in the middle of a job and is started again. The job is one trace under the upstream
  * traceparent, visible while it runs, every span's parent is exported, no stage appears
  * twice, and batch and write spans follow the OpenTelemetry messaging conventions.
@@ -8,6 +9,8 @@
 import { Partitioners, type Producer } from "kafkajs"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import packageJson from "../../package.json" with { type: "json" }
+import { repartitionTopic } from "../../src/kernel/topology/Repartition.ts"
+import { repartitionGroup } from "../../src/review/RepartitionStage.ts"
 import { type OtlpReceiver, type ReceivedSpan, SpanKind, startOtlpReceiver } from "../support/OtlpReceiver.ts"
 import { type ServiceProcess, waitFor } from "../support/ServiceProcess.ts"
 import { type ServiceCluster, serviceCluster, serviceTopicNames } from "./ServiceOnMockCluster.ts"
@@ -17,6 +20,9 @@ const APP = "tracing-aggregator"
 const JOB = "traced-job"
 const upstream = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" }
 const topic = serviceTopicNames(APP)
+/** Scaled out (the default), the repartition stage reads the inputs and the review task their repartition topics. */
+const inputs: ReadonlyArray<string> = [topic.control, topic.transform, topic.analysis]
+const groupReading = (t: string) => (inputs.includes(t) ? repartitionGroup(APP) : APP)
 
 const start = async (wire: ServiceCluster, otlpUrl: string): Promise<ServiceProcess> => {
   const service = await wire.start({
@@ -124,16 +130,17 @@ describeWire("job traces across a restart", { what: "the tracing wire test", kca
       expect(event.attributes, event.name).toMatchObject({
         "messaging.system": "kafka",
         "messaging.operation.type": "process",
-        "messaging.consumer.group.name": APP,
         "messaging.batch.message_count": expect.any(Number)
       })
+      const topics = event.name === "process" ? String(event.attributes["messaging.kafka.destinations"]).split(",") : [event.name.slice("process ".length)]
       if (event.name === "process") {
-        const topics = String(event.attributes["messaging.kafka.destinations"]).split(",")
         expect(topics.length, "a plain `process` span lists the topics it read").toBeGreaterThan(1)
-        for (const t of topics) read.add(t)
       } else {
-        expect(event.attributes, event.name).toMatchObject({ "messaging.destination.name": event.name.slice("process ".length) })
-        read.add(event.name.slice("process ".length))
+        expect(event.attributes, event.name).toMatchObject({ "messaging.destination.name": topics[0] })
+      }
+      for (const t of topics) {
+        read.add(t)
+        expect(event.attributes["messaging.consumer.group.name"], `${event.name}: the group of the stage reading ${t}`).toBe(groupReading(t))
       }
       if (event.attributes["messaging.destination.partition.id"] !== undefined) {
         expect(event.attributes, `${event.name} of one partition`).toMatchObject({
@@ -145,7 +152,7 @@ describeWire("job traces across a restart", { what: "the tracing wire test", kca
       const children = spans.filter((s) => s.parentSpanId === event.spanId)
       expect(children.some((c) => c.name === "KafkaJs.commit" && c.kind === SpanKind.internal), `${event.name} commits inside its span`).toBe(true)
     }
-    expect(read, "process spans cover every input topic read").toEqual(new Set([topic.control, topic.transform, topic.analysis]))
+    expect(read, "process spans cover every topic read").toEqual(new Set([...inputs, ...inputs.map((t) => repartitionTopic(APP, t))]))
     // Writes: PRODUCER `send` spans inside the input event (or clock work) that made them.
     const sends = spans.filter((s) => s.name.startsWith("send"))
     expect(sends.some((s) => s.name === `send ${topic.changelog}`), "state changes are sent").toBe(true)

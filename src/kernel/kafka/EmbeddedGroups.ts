@@ -217,6 +217,10 @@ export class Groups {
       if (strategy === "co-partitioned") Deferred.doneUnsafe(member.active, Exit.void)
       this.rebalance(group)
       this.settle(group)
+      // Given no partition (more members than partitions): reported, so the member knows it holds none.
+      if (strategy === "co-partitioned" && ![...group.target.values()].includes(member.id)) {
+        Queue.offerUnsafe(member.changes, { _tag: "Assigned", partitions: [], done: Effect.void })
+      }
       yield* Effect.addFinalizer(() => Effect.sync(() => this.leave(group, member)))
 
       const nextBatch: Effect.Effect<RecordBatch | undefined> = Effect.suspend(() => {

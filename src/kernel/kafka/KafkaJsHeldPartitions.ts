@@ -35,6 +35,8 @@ export class HeldPartitions {
     const out: Array<AssignmentChange> = []
     for (const [key] of revoked) this.awaiting.delete(key)
     if (revoked.length > 0) out.push({ _tag: "Revoked", partitions: revoked.map(([, tp]) => tp), done: Effect.void })
+    // Co-partitioned, a first join that gives nothing is still reported: the member learns it holds no partition.
+    if (gained.length === 0 && join === 1 && consumer !== undefined) out.push({ _tag: "Assigned", partitions: [], done: Effect.void })
     if (gained.length === 0) return out
     if (consumer !== undefined) {
       consumer.pause(byTopic(gained.map(([, tp]) => tp)))

@@ -114,7 +114,9 @@ export interface Subscription {
   /**
    * This member's assignment changes, in order, from its first assignment on; ends when
    * the subscription closes. A `co-partitioned` subscriber must read it and run each
-   * change's `done`, or newly assigned partitions are never read.
+   * change's `done`, or newly assigned partitions are never read. A `co-partitioned`
+   * member that joins and is given no partition gets an `Assigned` of none, so it knows
+   * it holds nothing (rather than waiting for an assignment still to come).
    */
   readonly assignments: Stream.Stream<AssignmentChange, KafkaError>
   /**

@@ -49,6 +49,12 @@ export class KeyValueStore<K, V> {
   private readonly valueCodec: ValueCodec.ValueCodec<V>
   /** The task's clock, set by the runtime before each event (for retention). */
   now = 0
+  /**
+   * The last key encoded and its text: a handler reads and then writes the same key
+   * (the same immutable tuple), which then costs one encoding, and one string hash.
+   */
+  private lastKey: K | undefined
+  private lastText = ""
 
   constructor(readonly spec: StoreSpec<K, V>) {
     this.keyCodec = spec.key
@@ -64,15 +70,15 @@ export class KeyValueStore<K, V> {
   }
 
   get(key: K): V | undefined {
-    return this.data.get(this.keyCodec.encode(key))?.value
+    return this.data.get(this.textOf(key))?.value
   }
 
   has(key: K): boolean {
-    return this.data.has(this.keyCodec.encode(key))
+    return this.data.has(this.textOf(key))
   }
 
   put(key: K, value: V): void {
-    const text = this.keyCodec.encode(key)
+    const text = this.textOf(key)
     const prev = this.data.get(text)
     // Values are immutable: putting the one already there changes nothing (unless retention counts from the write).
     if (prev !== undefined && prev.value === value && this.spec.ttl === undefined) return
@@ -82,7 +88,7 @@ export class KeyValueStore<K, V> {
 
   /** Removes the key; true if it was there. */
   delete(key: K): boolean {
-    const text = this.keyCodec.encode(key)
+    const text = this.textOf(key)
     const prev = this.data.get(text)
     if (prev === undefined) return false
     this.touch(text, key, prev)
@@ -139,9 +145,11 @@ export class KeyValueStore<K, V> {
 
   commit(): void {
     this.recording = false
-    this.undoTexts.length = 0
-    this.undoSlots.length = 0
-    this.undoDirty.length = 0
+    if (this.undoTexts.length > 0) {
+      this.undoTexts.length = 0
+      this.undoSlots.length = 0
+    }
+    if (this.undoDirty.length > 0) this.undoDirty.length = 0
   }
 
   /** Puts back every key the record touched, as it was before the record. */
@@ -270,6 +278,14 @@ export class KeyValueStore<K, V> {
   }
 
   // ---- internals -----------------------------------------------------------
+
+  private textOf(key: K): string {
+    if (key !== this.lastKey || this.lastKey === undefined) {
+      this.lastText = this.keyCodec.encode(key)
+      this.lastKey = key
+    }
+    return this.lastText
+  }
 
   /** Before a change of `text`, whose slot is `prev`: remembered to undo it, and dirty. */
   private touch(text: string, key: K, prev: Slot<K, V> | undefined): void {

@@ -46,6 +46,7 @@ export class KeyValueStore<K, V> {
   private readonly undoSlots: Array<Slot<K, V> | undefined> = []
   private readonly undoDirty: Array<string> = []
   private readonly keyCodec: StoreKey<K>
+  private readonly unlogged: boolean
   private readonly valueCodec: ValueCodec.ValueCodec<V>
   /** The task's clock, set by the runtime before each event (for retention). */
   now = 0
@@ -58,6 +59,7 @@ export class KeyValueStore<K, V> {
 
   constructor(readonly spec: StoreSpec<K, V>) {
     this.keyCodec = spec.key
+    this.unlogged = spec.logged === false
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined ? undefined : new Map()
     this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
@@ -114,8 +116,18 @@ export class KeyValueStore<K, V> {
 
   /** Deletes every entry of a group and returns them. */
   deleteGroup(group: string): ReadonlyArray<readonly [K, V]> {
-    const out = [...this.group(group)]
-    for (const [key] of out) this.delete(key)
+    const members = this.groups?.get(group)
+    if (members === undefined) return []
+    const out: Array<readonly [K, V]> = []
+    // The whole group goes: its member set is dropped once, not emptied key by key.
+    this.groups!.delete(group)
+    for (const text of members) {
+      const slot = this.data.get(text)
+      if (slot === undefined) continue
+      this.touch(text, slot.key, slot)
+      this.data.delete(text)
+      out.push([slot.key, slot.value])
+    }
     return out
   }
 
@@ -171,12 +183,12 @@ export class KeyValueStore<K, V> {
     if (this.packed !== undefined) return this.flushPacked(this.packed)
     const out: Array<ChangelogEntry> = []
     if (this.spec.logged !== false) {
-      for (const [text, existedBefore] of this.dirty) {
+      this.dirty.forEach((existedBefore, text) => {
         const slot = this.data.get(text)
         if (slot !== undefined) {
           const value = this.valueCodec.encode(slot.value, slot.writtenAt)
           if (this.lastWritten !== undefined) {
-            if (this.lastWritten.get(text) === value) continue
+            if (this.lastWritten.get(text) === value) return
             this.lastWritten.set(text, value)
           }
           out.push({ key: text, value })
@@ -184,7 +196,7 @@ export class KeyValueStore<K, V> {
           this.lastWritten?.delete(text)
           out.push({ key: text, value: null })
         }
-      }
+      })
     }
     this.dirty.clear()
     return out
@@ -194,6 +206,8 @@ export class KeyValueStore<K, V> {
     const changes: Array<PackedChange<K, V>> = []
     for (const text of this.dirty.keys()) {
       const slot = this.data.get(text)
+      // A key put and deleted again since the last flush, of which no chunk holds a record: nothing to write.
+      if (slot === undefined && !packed.holds(text)) continue
       const key = slot?.key ?? this.dirtyKeys!.get(text)
       if (key !== undefined) changes.push({ text, key, slot })
     }
@@ -202,7 +216,7 @@ export class KeyValueStore<K, V> {
     return packed.flush(changes, (group) => this.groups!.has(group))
   }
 
-  /** Keys changed since the last flush, with their current value (undefined: deleted). */
+  /** Keys changed since the last flush, with their current value (undefined: deleted); a scratch (unlogged) store tracks none. */
   *changed(): IterableIterator<readonly [K, V | undefined]> {
     for (const text of this.dirty.keys()) {
       const slot = this.data.get(text)
@@ -293,6 +307,8 @@ export class KeyValueStore<K, V> {
       this.undoTexts.push(text)
       this.undoSlots.push(prev)
     }
+    // Scratch state writes no changelog: nothing to remember for the flush.
+    if (this.unlogged) return
     if (!this.dirty.has(text)) {
       this.dirty.set(text, prev !== undefined)
       this.dirtyKeys?.set(text, key)

@@ -124,6 +124,11 @@ export class PackedChangelog<K, V> {
     return out
   }
 
+  /** Whether a chunk holds a record of the key (so that deleting it must be written). */
+  holds(text: string): boolean {
+    return this.latest.has(text) || (this.copies.get(text) ?? 0) > 0
+  }
+
   /** Reads one chunk record at restore (applied later, by `restored`). */
   restore(key: string, value: string | null): Result.Result<void, string> {
     const parsed = parseChunkKey(key)

@@ -30,9 +30,12 @@ export interface ChangelogEntry {
 export class KeyValueStore<K, V> {
   private readonly data = new Map<string, Slot<K, V>>()
   private readonly groups: Map<string, Set<string>> | undefined
-  /** Keys changed since the last flush, each with whether it existed at that flush. */
+  /** Keys changed since the last flush, each with whether it existed at that flush (not a packed store). */
   private readonly dirty = new Map<string, boolean>()
-  /** For a packed store: the key of each dirty key text (a deleted key has no slot to read it from). */
+  /**
+   * A packed store's keys changed since the last flush, instead of `dirty`: each text with
+   * its key (a deleted key has no slot to read it from).
+   */
   private readonly dirtyKeys: Map<string, K> | undefined
   private readonly packed: PackedChangelog<K, V> | undefined
   /** With `writeOnChange`: the text last written or restored per key. */
@@ -172,7 +175,8 @@ export class KeyValueStore<K, V> {
       if (slot === undefined) this.erase(this.undoTexts[i]!)
       else this.write(this.undoTexts[i]!, slot)
     }
-    for (const text of this.undoDirty) this.dirty.delete(text)
+    const dirty = this.dirtyKeys ?? this.dirty
+    for (const text of this.undoDirty) dirty.delete(text)
     this.commit()
     // Re-inserted slots moved to the end; retention needs order of last write back.
     if (touched > 0 && this.spec.ttl !== undefined) this.reorderByWriteTime()
@@ -204,21 +208,19 @@ export class KeyValueStore<K, V> {
 
   private flushPacked(packed: PackedChangelog<K, V>): ReadonlyArray<ChangelogEntry> {
     const changes: Array<PackedChange<K, V>> = []
-    for (const text of this.dirty.keys()) {
+    this.dirtyKeys!.forEach((key, text) => {
       const slot = this.data.get(text)
       // A key put and deleted again since the last flush, of which no chunk holds a record: nothing to write.
-      if (slot === undefined && !packed.holds(text)) continue
-      const key = slot?.key ?? this.dirtyKeys!.get(text)
-      if (key !== undefined) changes.push({ text, key, slot })
-    }
-    this.dirty.clear()
+      if (slot === undefined && !packed.holds(text)) return
+      changes.push({ text, key: slot?.key ?? key, slot })
+    })
     this.dirtyKeys!.clear()
     return packed.flush(changes, (group) => this.groups!.has(group))
   }
 
   /** Keys changed since the last flush, with their current value (undefined: deleted); a scratch (unlogged) store tracks none. */
   *changed(): IterableIterator<readonly [K, V | undefined]> {
-    for (const text of this.dirty.keys()) {
+    for (const text of (this.dirtyKeys ?? this.dirty).keys()) {
       const slot = this.data.get(text)
       if (slot !== undefined) yield [slot.key, slot.value]
       else {
@@ -309,16 +311,21 @@ export class KeyValueStore<K, V> {
     }
     // Scratch state writes no changelog: nothing to remember for the flush.
     if (this.unlogged) return
-    if (!this.dirty.has(text)) {
+    const dirtyKeys = this.dirtyKeys
+    if (dirtyKeys !== undefined) {
+      if (!dirtyKeys.has(text)) {
+        dirtyKeys.set(text, key)
+        if (this.recording) this.undoDirty.push(text)
+      }
+    } else if (!this.dirty.has(text)) {
       this.dirty.set(text, prev !== undefined)
-      this.dirtyKeys?.set(text, key)
       if (this.recording) this.undoDirty.push(text)
     }
   }
 
   private markDirty(text: string, key: K): void {
-    this.dirty.set(text, this.data.has(text))
-    this.dirtyKeys?.set(text, key)
+    if (this.dirtyKeys !== undefined) this.dirtyKeys.set(text, key)
+    else this.dirty.set(text, this.data.has(text))
   }
 
   private write(text: string, slot: Slot<K, V>, prev = this.data.get(text)): void {

@@ -26,10 +26,30 @@ export interface SinkOptions<A> {
   readonly prevalidated?: boolean | undefined
 }
 
+/**
+ * UTF-8 bytes of many small texts, carved from 256 KiB slabs: `Buffer.from` takes a new
+ * 8 KiB pool every few rows, and allocating those pools costs more than the encoding.
+ * A slab lives as long as any row cut from it (the batch being written).
+ */
+const SLAB_BYTES = 256 * 1024
+let slab = Buffer.allocUnsafeSlow(0)
+let used = 0
+const utf8 = (text: string): Uint8Array => {
+  const room = text.length * 3
+  if (room > SLAB_BYTES / 16) return Buffer.from(text)
+  if (used + room > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+    used = 0
+  }
+  const start = used
+  used += slab.write(text, start, "utf8")
+  return slab.subarray(start, used)
+}
+
 export const make = <A>(options: SinkOptions<A>): Sink<A> => {
   // Encoding validates: an output that breaks its own Schema is a bug, and throws.
   const encode = Schema.encodeSync(Schema.toCodecJson(options.schema))
-  const text: (value: A) => string | Uint8Array = options.prevalidated === true ? (value: A) => Buffer.from(JSON.stringify(value)) : (value: A) => JSON.stringify(encode(value))
+  const text: (value: A) => string | Uint8Array = options.prevalidated === true ? (value: A) => utf8(JSON.stringify(value)) : (value: A) => JSON.stringify(encode(value))
   return {
     topic: options.topic,
     record: (value, headers) => ({ topic: options.topic, key: options.key(value), value: text(value), headers })

@@ -1,13 +1,15 @@
 /** The decoders' fast path says yes only with the Schema's own answer, and says it for what upstreams write. */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { generateJobLines } from "../../src/app/ReviewGenerator.ts"
 import type { JsonObject } from "../../src/kernel/source/JsonMessage.ts"
 import * as Source from "../../src/kernel/source/Source.ts"
 import { AnalysisRecord } from "../../src/review/schema/AnalysisRecord.ts"
 import { fastAnalysis, fastTransform } from "../../src/review/schema/FastPath.ts"
 import { normaliseTransform, TransformRecordInput } from "../../src/review/schema/TransformRecord.ts"
+import { joinRow } from "../../src/review/JoinedRow.ts"
+import { JoinedRow } from "../../src/review/schema/OutputRecords.ts"
 
 // The Schema alone, as the sources decode what the fast path leaves to it.
 const schemaTransform = Source.make({ topic: "t", schema: TransformRecordInput, map: normaliseTransform }).decodeElement
@@ -105,5 +107,12 @@ describe("decoder fast path", () => {
     expect(fastTransform({ job_id: "j", review_id: "r", keywords: JSON.parse('{"__proto__":"x"}') })).toBeUndefined()
     expect(fastAnalysis({ job_id: "j", review_id: "r", sentiment: "constructor" })).toBeUndefined()
     expect(fastAnalysis({ job_id: "", review_id: "r", sentiment: "positive" })).toBeUndefined()
+  })
+
+  it("builds joined rows with the JoinedRow Schema's fields in its order (rows skip the Schema's encoder)", () => {
+    const t = fastTransform({ job_id: "j", review_id: "r", rating: 4, keywords: { a: "b" } })!
+    const row = joinRow(t, fastAnalysis({ job_id: "j", review_id: "r", sentiment: "긍정" })!)
+    expect(Object.keys(row)).toEqual(Object.keys(JoinedRow.fields))
+    expect(Schema.encodeSync(Schema.toCodecJson(JoinedRow))(row)).toEqual(row)
   })
 })

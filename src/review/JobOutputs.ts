@@ -30,7 +30,8 @@ export interface JobSinks {
 }
 
 export const jobSinks = (topics: OutputTopics): JobSinks => ({
-  rows: Sink.make({ topic: topics.rowsTopic, schema: JoinedRowSchema, key: (row) => joinKey(row.job_id, row.review_id) }),
+  // A row is a decoded transform review and analysis record, side by side (JoinedRow.ts).
+  rows: Sink.make({ topic: topics.rowsTopic, schema: JoinedRowSchema, key: (row) => joinKey(row.job_id, row.review_id), prevalidated: true }),
   aggregates: Sink.make({ topic: topics.aggregateTopic, schema: JobAggregate, key: (a) => a.job_id }),
   control: Sink.make({ topic: topics.controlTopic, schema: ControlMessage, key: (m) => m.job_id }),
   applicationId: topics.applicationId

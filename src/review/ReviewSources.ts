@@ -7,6 +7,7 @@ import * as Source from "../kernel/source/Source.ts"
 import type { JsonObject } from "../kernel/source/JsonMessage.ts"
 import { AnalysisRecord } from "./schema/AnalysisRecord.ts"
 import { ControlRecordInput } from "./schema/ControlRecord.ts"
+import { fastAnalysis, fastTransform } from "./schema/FastPath.ts"
 import { normaliseTransform, TransformRecordInput } from "./schema/TransformRecord.ts"
 
 export interface InputTopics {
@@ -31,12 +32,14 @@ export const reviewSources = (topics: InputTopics) => ({
     topic: topics.transformTopic,
     schema: TransformRecordInput,
     map: normaliseTransform,
+    fast: fastTransform,
     envelope: { field: "reviews", inherit: ["job_id"] },
     deadLetterHeaders: jobHeader
   }),
   analysis: Source.make({
     topic: topics.analysisTopic,
     schema: AnalysisRecord,
+    fast: fastAnalysis,
     envelope: { field: "results", inherit: ["job_id"] },
     deadLetterHeaders: jobHeader
   }),

@@ -4,7 +4,7 @@
  * unless the input wants to see them first (e.g. to count them against their entity).
  */
 import type { ConsumedRecord } from "../kafka/KafkaPort.ts"
-import { decode, type Element, type Rejected, type Source } from "../source/Source.ts"
+import { decodeEach, type DecodeHandlers, type Element, type Rejected, type Source } from "../source/Source.ts"
 import type { TaskContext } from "./Task.ts"
 
 export interface Input<A, E> {
@@ -20,17 +20,34 @@ export const input = <A, E>(i: Input<A, E>): Input<A, E> => i
 
 const deadLetterRejected = <E>(r: Rejected, _record: ConsumedRecord, ctx: TaskContext<E>) => ctx.deadLetter(r.source, r.reason)
 
+/** An input's decode handlers, pointed at the record being handled (one object per input, not per record). */
+class Dispatch<A, E> implements DecodeHandlers<A> {
+  record: ConsumedRecord | undefined
+  ctx: TaskContext<E> | undefined
+  private readonly onRejected: NonNullable<Input<A, E>["rejected"]>
+
+  constructor(readonly input: Input<A, E>) {
+    this.onRejected = input.rejected ?? deadLetterRejected
+  }
+
+  readonly element = (element: Element<A>): void => this.input.element(element, this.record!, this.ctx!)
+  readonly rejected = (rejected: Rejected): void => this.onRejected(rejected, this.record!, this.ctx!)
+}
+
 /** One `process` for a task reading several topics. */
 export const route = <E>(inputs: ReadonlyArray<Input<any, E>>) => {
-  const byTopic = new Map(inputs.map((i) => [i.source.topic, i] as const))
+  const byTopic = new Map(inputs.map((i) => [i.source.topic, new Dispatch<any, E>(i)] as const))
   return (record: ConsumedRecord, ctx: TaskContext<E>): void => {
-    const input = byTopic.get(record.topic)
-    if (input === undefined) throw new Error(`no input handles topic ${record.topic}`)
-    if (input.skip?.(record) === true) return
-    const rejected = input.rejected ?? deadLetterRejected
-    for (const decoded of decode(input.source, record)) {
-      if (decoded._tag === "Success") input.element(decoded.success, record, ctx)
-      else rejected(decoded.failure, record, ctx)
+    const dispatch = byTopic.get(record.topic)
+    if (dispatch === undefined) throw new Error(`no input handles topic ${record.topic}`)
+    if (dispatch.input.skip?.(record) === true) return
+    dispatch.record = record
+    dispatch.ctx = ctx
+    try {
+      decodeEach(dispatch.input.source, record, dispatch)
+    } finally {
+      dispatch.record = undefined
+      dispatch.ctx = undefined
     }
   }
 }

@@ -55,8 +55,8 @@ export class TaskInstance<E> {
   readonly handlers: TaskHandlers<E>
   private records: Array<OutgoingRecord> = []
   private events: Array<E> = []
-  private recordOut: Array<OutgoingRecord> = []
-  private recordEvents: Array<E> = []
+  private readonly recordOut: Array<OutgoingRecord> = []
+  private readonly recordEvents: Array<E> = []
   private now = 0
   private decisionTime = 0
   private activeTime = 0
@@ -216,19 +216,21 @@ export class TaskInstance<E> {
   }
 
   private atomically(work: (ctx: TaskContext<E>) => void, onFailure: (cause: unknown) => ReadonlyArray<OutgoingRecord>): void {
-    for (const store of this.stores) store.begin()
-    this.recordOut = []
-    this.recordEvents = []
+    const stores = this.stores
+    for (let i = 0; i < stores.length; i++) stores[i]!.begin()
+    // The per-record buffers are reused: emptied here, whatever the last record left.
+    this.recordOut.length = 0
+    this.recordEvents.length = 0
     try {
       work(this.context)
     } catch (cause) {
-      for (const store of this.stores) store.rollback()
-      this.recordOut = []
-      this.recordEvents = []
-      this.records.push(...onFailure(cause))
+      for (let i = 0; i < stores.length; i++) stores[i]!.rollback()
+      this.recordOut.length = 0
+      this.recordEvents.length = 0
+      for (const r of onFailure(cause)) this.records.push(r)
       return
     }
-    for (const store of this.stores) store.commit()
+    for (let i = 0; i < stores.length; i++) stores[i]!.commit()
     for (const r of this.recordOut) this.records.push(r)
     for (const e of this.recordEvents) this.events.push(e)
   }

@@ -47,16 +47,25 @@ export interface SourceOptions<S extends DecodableSchema, A> {
   readonly envelope?: Envelope | undefined
   /** Turns the decoded value into what the pipeline works with (default: as decoded). */
   readonly map?: ((decoded: S["Type"]) => A) | undefined
+  /**
+   * Decodes (and maps) the common shapes without the Schema interpreter, which costs more
+   * than parsing the JSON. It must give the Schema's own answer or undefined when unsure;
+   * the Schema then decides, so every failure is still worded by the Schema.
+   */
+  readonly fast?: ((element: JsonObject) => A | undefined) | undefined
   readonly deadLetterHeaders?: ((raw: JsonObject | undefined) => Headers | undefined) | undefined
 }
 
 export const make = <S extends DecodableSchema, A = S["Type"]>(options: SourceOptions<S, A>): Source<A> => {
   const decode = Schema.decodeUnknownResult(options.schema)
   const map = options.map ?? ((a: S["Type"]) => a as A)
+  const fast = options.fast
   return {
     topic: options.topic,
     envelope: options.envelope,
     decodeElement: (element) => {
+      const quick = fast?.(element)
+      if (quick !== undefined) return Result.succeed(quick)
       const result = decode(element)
       return Result.isSuccess(result) ? Result.succeed(map(result.success)) : Result.fail(issueMessage(result.failure.issue))
     },
@@ -64,25 +73,70 @@ export const make = <S extends DecodableSchema, A = S["Type"]>(options: SourceOp
   }
 }
 
-const reject = (source: Source<unknown>, type: string, message: string, ref: SourceRef, raw: JsonObject | undefined): Result.Result<never, Rejected> =>
-  Result.fail({ reason: { type, message, headers: source.deadLetterHeaders(raw) }, source: ref, raw })
+const rejection = (source: Source<unknown>, type: string, message: string, ref: SourceRef, raw: JsonObject | undefined): Rejected =>
+  ({ reason: { type, message, headers: source.deadLetterHeaders(raw) }, source: ref, raw })
 
-export const decode = <A>(source: Source<A>, record: ConsumedRecord): ReadonlyArray<Decoded<A>> => {
+/** Where decoding hands each element, as it goes (no list of Results in between). */
+export interface DecodeHandlers<A> {
+  readonly element: (element: Element<A>) => void
+  readonly rejected: (rejected: Rejected) => void
+}
+
+/**
+ * An element's SourceRef; its JSON (the bytes of its dead letter) is written only if
+ * something reads it, which the usual element, joined and counted within its batch, never does.
+ */
+const elementRef = (record: ConsumedRecord, index: number, element: unknown): SourceRef => {
+  let json: string | undefined
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    key: record.key,
+    headers: record.headers,
+    get value() {
+      return json ??= JSON.stringify(element)
+    },
+    index
+  }
+}
+
+/** Decodes a record's elements in order, handing each to `handlers` as a value or a rejection. */
+export const decodeEach = <A>(source: Source<A>, record: ConsumedRecord, handlers: DecodeHandlers<A>): void => {
   const parsed = parseJsonBytes(record.value)
-  if (Result.isFailure(parsed)) return [reject(source, "invalid_json", parsed.failure, sourceRefOf(record), undefined)]
+  if (Result.isFailure(parsed)) return handlers.rejected(rejection(source, "invalid_json", parsed.failure, sourceRefOf(record), undefined))
   // Kept as text from here on: the same bytes, cheaper to hold in state than a byte array.
-  const whole: SourceRef = { ...sourceRefOf(record), value: parsed.success.text }
+  const whole: SourceRef = {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    key: record.key,
+    headers: record.headers,
+    value: parsed.success.text,
+    index: undefined
+  }
   const json = parsed.success.value
-  if (!isJsonObject(json)) return [reject(source, "schema", `message must be a JSON object, got ${describeJson(json)}`, whole, undefined)]
+  if (!isJsonObject(json)) return handlers.rejected(rejection(source, "schema", `message must be a JSON object, got ${describeJson(json)}`, whole, undefined))
   const envelope = source.envelope
   const elements = envelope === undefined ? undefined : json[envelope.field]
-  if (envelope === undefined || elements === undefined) return [decodeElement(source, json, whole)]
-  if (!Array.isArray(elements)) return [reject(source, "schema", `batch field "${envelope.field}" must be an array`, whole, json)]
-  return elements.map((element, index) => {
-    const ref = sourceRefOf(record, { index, json: JSON.stringify(element) })
-    if (!isJsonObject(element)) return reject(source, "schema", "batch element must be a JSON object", ref, json)
-    return decodeElement(source, inherit(element, json, envelope.inherit), ref)
+  if (envelope === undefined || elements === undefined) return decodeElement(source, json, whole, handlers)
+  if (!Array.isArray(elements)) return handlers.rejected(rejection(source, "schema", `batch field "${envelope.field}" must be an array`, whole, json))
+  for (let index = 0; index < elements.length; index++) {
+    const element: unknown = elements[index]
+    const ref = elementRef(record, index, element)
+    if (!isJsonObject(element)) handlers.rejected(rejection(source, "schema", "batch element must be a JSON object", ref, json))
+    else decodeElement(source, inherit(element, json, envelope.inherit), ref, handlers)
+  }
+}
+
+/** One Result per element (see `decodeEach`). */
+export const decode = <A>(source: Source<A>, record: ConsumedRecord): ReadonlyArray<Decoded<A>> => {
+  const out: Array<Decoded<A>> = []
+  decodeEach(source, record, {
+    element: (element) => void out.push(Result.succeed(element)),
+    rejected: (rejected) => void out.push(Result.fail(rejected))
   })
+  return out
 }
 
 const inherit = (element: JsonObject, envelope: JsonObject, fields: ReadonlyArray<string>): JsonObject => {
@@ -96,9 +150,8 @@ const inherit = (element: JsonObject, envelope: JsonObject, fields: ReadonlyArra
   return merged
 }
 
-const decodeElement = <A>(source: Source<A>, element: JsonObject, ref: SourceRef): Decoded<A> => {
+const decodeElement = <A>(source: Source<A>, element: JsonObject, ref: SourceRef, handlers: DecodeHandlers<A>): void => {
   const result = source.decodeElement(element)
-  return Result.isSuccess(result)
-    ? Result.succeed({ value: result.success, source: ref })
-    : reject(source, "schema", result.failure, ref, element)
+  if (Result.isSuccess(result)) handlers.element({ value: result.success, source: ref })
+  else handlers.rejected(rejection(source, "schema", result.failure, ref, element))
 }

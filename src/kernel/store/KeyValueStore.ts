@@ -30,9 +30,12 @@ export interface ChangelogEntry {
 export class KeyValueStore<K, V> {
   private readonly data = new Map<string, Slot<K, V>>()
   private readonly groups: Map<string, Set<string>> | undefined
-  /** Keys changed since the last flush, each with whether it existed at that flush. */
+  /** Keys changed since the last flush, each with whether it existed at that flush (not a packed store). */
   private readonly dirty = new Map<string, boolean>()
-  /** For a packed store: the key of each dirty key text (a deleted key has no slot to read it from). */
+  /**
+   * A packed store's keys changed since the last flush, instead of `dirty`: each text with
+   * its key (a deleted key has no slot to read it from).
+   */
   private readonly dirtyKeys: Map<string, K> | undefined
   private readonly packed: PackedChangelog<K, V> | undefined
   /** With `writeOnChange`: the text last written or restored per key. */
@@ -46,12 +49,20 @@ export class KeyValueStore<K, V> {
   private readonly undoSlots: Array<Slot<K, V> | undefined> = []
   private readonly undoDirty: Array<string> = []
   private readonly keyCodec: StoreKey<K>
+  private readonly unlogged: boolean
   private readonly valueCodec: ValueCodec.ValueCodec<V>
   /** The task's clock, set by the runtime before each event (for retention). */
   now = 0
+  /**
+   * The last key encoded and its text: a handler reads and then writes the same key
+   * (the same immutable tuple), which then costs one encoding, and one string hash.
+   */
+  private lastKey: K | undefined
+  private lastText = ""
 
   constructor(readonly spec: StoreSpec<K, V>) {
     this.keyCodec = spec.key
+    this.unlogged = spec.logged === false
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined ? undefined : new Map()
     this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
@@ -64,15 +75,15 @@ export class KeyValueStore<K, V> {
   }
 
   get(key: K): V | undefined {
-    return this.data.get(this.keyCodec.encode(key))?.value
+    return this.data.get(this.textOf(key))?.value
   }
 
   has(key: K): boolean {
-    return this.data.has(this.keyCodec.encode(key))
+    return this.data.has(this.textOf(key))
   }
 
   put(key: K, value: V): void {
-    const text = this.keyCodec.encode(key)
+    const text = this.textOf(key)
     const prev = this.data.get(text)
     // Values are immutable: putting the one already there changes nothing (unless retention counts from the write).
     if (prev !== undefined && prev.value === value && this.spec.ttl === undefined) return
@@ -82,7 +93,7 @@ export class KeyValueStore<K, V> {
 
   /** Removes the key; true if it was there. */
   delete(key: K): boolean {
-    const text = this.keyCodec.encode(key)
+    const text = this.textOf(key)
     const prev = this.data.get(text)
     if (prev === undefined) return false
     this.touch(text, key, prev)
@@ -108,8 +119,18 @@ export class KeyValueStore<K, V> {
 
   /** Deletes every entry of a group and returns them. */
   deleteGroup(group: string): ReadonlyArray<readonly [K, V]> {
-    const out = [...this.group(group)]
-    for (const [key] of out) this.delete(key)
+    const members = this.groups?.get(group)
+    if (members === undefined) return []
+    const out: Array<readonly [K, V]> = []
+    // The whole group goes: its member set is dropped once, not emptied key by key.
+    this.groups!.delete(group)
+    for (const text of members) {
+      const slot = this.data.get(text)
+      if (slot === undefined) continue
+      this.touch(text, slot.key, slot)
+      this.data.delete(text)
+      out.push([slot.key, slot.value])
+    }
     return out
   }
 
@@ -139,9 +160,11 @@ export class KeyValueStore<K, V> {
 
   commit(): void {
     this.recording = false
-    this.undoTexts.length = 0
-    this.undoSlots.length = 0
-    this.undoDirty.length = 0
+    if (this.undoTexts.length > 0) {
+      this.undoTexts.length = 0
+      this.undoSlots.length = 0
+    }
+    if (this.undoDirty.length > 0) this.undoDirty.length = 0
   }
 
   /** Puts back every key the record touched, as it was before the record. */
@@ -152,7 +175,8 @@ export class KeyValueStore<K, V> {
       if (slot === undefined) this.erase(this.undoTexts[i]!)
       else this.write(this.undoTexts[i]!, slot)
     }
-    for (const text of this.undoDirty) this.dirty.delete(text)
+    const dirty = this.dirtyKeys ?? this.dirty
+    for (const text of this.undoDirty) dirty.delete(text)
     this.commit()
     // Re-inserted slots moved to the end; retention needs order of last write back.
     if (touched > 0 && this.spec.ttl !== undefined) this.reorderByWriteTime()
@@ -163,12 +187,12 @@ export class KeyValueStore<K, V> {
     if (this.packed !== undefined) return this.flushPacked(this.packed)
     const out: Array<ChangelogEntry> = []
     if (this.spec.logged !== false) {
-      for (const [text, existedBefore] of this.dirty) {
+      this.dirty.forEach((existedBefore, text) => {
         const slot = this.data.get(text)
         if (slot !== undefined) {
           const value = this.valueCodec.encode(slot.value, slot.writtenAt)
           if (this.lastWritten !== undefined) {
-            if (this.lastWritten.get(text) === value) continue
+            if (this.lastWritten.get(text) === value) return
             this.lastWritten.set(text, value)
           }
           out.push({ key: text, value })
@@ -176,7 +200,7 @@ export class KeyValueStore<K, V> {
           this.lastWritten?.delete(text)
           out.push({ key: text, value: null })
         }
-      }
+      })
     }
     this.dirty.clear()
     return out
@@ -184,19 +208,19 @@ export class KeyValueStore<K, V> {
 
   private flushPacked(packed: PackedChangelog<K, V>): ReadonlyArray<ChangelogEntry> {
     const changes: Array<PackedChange<K, V>> = []
-    for (const text of this.dirty.keys()) {
+    this.dirtyKeys!.forEach((key, text) => {
       const slot = this.data.get(text)
-      const key = slot?.key ?? this.dirtyKeys!.get(text)
-      if (key !== undefined) changes.push({ text, key, slot })
-    }
-    this.dirty.clear()
+      // A key put and deleted again since the last flush, of which no chunk holds a record: nothing to write.
+      if (slot === undefined && !packed.holds(text)) return
+      changes.push({ text, key: slot?.key ?? key, slot })
+    })
     this.dirtyKeys!.clear()
     return packed.flush(changes, (group) => this.groups!.has(group))
   }
 
-  /** Keys changed since the last flush, with their current value (undefined: deleted). */
+  /** Keys changed since the last flush, with their current value (undefined: deleted); a scratch (unlogged) store tracks none. */
   *changed(): IterableIterator<readonly [K, V | undefined]> {
-    for (const text of this.dirty.keys()) {
+    for (const text of (this.dirtyKeys ?? this.dirty).keys()) {
       const slot = this.data.get(text)
       if (slot !== undefined) yield [slot.key, slot.value]
       else {
@@ -271,22 +295,37 @@ export class KeyValueStore<K, V> {
 
   // ---- internals -----------------------------------------------------------
 
+  private textOf(key: K): string {
+    if (key !== this.lastKey || this.lastKey === undefined) {
+      this.lastText = this.keyCodec.encode(key)
+      this.lastKey = key
+    }
+    return this.lastText
+  }
+
   /** Before a change of `text`, whose slot is `prev`: remembered to undo it, and dirty. */
   private touch(text: string, key: K, prev: Slot<K, V> | undefined): void {
     if (this.recording) {
       this.undoTexts.push(text)
       this.undoSlots.push(prev)
     }
-    if (!this.dirty.has(text)) {
+    // Scratch state writes no changelog: nothing to remember for the flush.
+    if (this.unlogged) return
+    const dirtyKeys = this.dirtyKeys
+    if (dirtyKeys !== undefined) {
+      if (!dirtyKeys.has(text)) {
+        dirtyKeys.set(text, key)
+        if (this.recording) this.undoDirty.push(text)
+      }
+    } else if (!this.dirty.has(text)) {
       this.dirty.set(text, prev !== undefined)
-      this.dirtyKeys?.set(text, key)
       if (this.recording) this.undoDirty.push(text)
     }
   }
 
   private markDirty(text: string, key: K): void {
-    this.dirty.set(text, this.data.has(text))
-    this.dirtyKeys?.set(text, key)
+    if (this.dirtyKeys !== undefined) this.dirtyKeys.set(text, key)
+    else this.dirty.set(text, this.data.has(text))
   }
 
   private write(text: string, slot: Slot<K, V>, prev = this.data.get(text)): void {

@@ -94,16 +94,19 @@ export class PackedChangelog<K, V> {
         continue
       }
       let parts: Array<string> = []
-      let records: Array<readonly [string, number]> = []
+      // The key texts of the chunk's entries, and for each whether it is a value (1) or a deletion (-1).
+      let texts: Array<string> = []
+      let signs: Array<number> = []
       let size = 0
       const emit = () => {
-        if (records.length === 0) return
+        if (texts.length === 0) return
         const seq = this.nextSeq++
-        this.register(seq, group)
-        for (const [text, sign] of records) this.hold(text, sign * seq)
+        const chunk = this.register(seq, group)
+        for (let i = 0; i < texts.length; i++) this.hold(texts[i]!, signs[i]! * seq, chunk)
         out.push({ key: chunkKey(seq, group), value: `${this.codec.version}|${parts.join("")}` })
         parts = []
-        records = []
+        texts = []
+        signs = []
         size = 0
       }
       for (const change of list) {
@@ -116,12 +119,18 @@ export class PackedChangelog<K, V> {
         // A chunk is closed before it would pass the limit (a single larger entry gets a chunk of its own).
         if (size > 0 && size + entry.length > MAX_CHUNK_CHARS) emit()
         parts.push(entry)
-        records.push([change.text, change.slot === undefined ? -1 : 1])
+        texts.push(change.text)
+        signs.push(change.slot === undefined ? -1 : 1)
         size += entry.length
       }
       emit()
     }
     return out
+  }
+
+  /** Whether a chunk holds a record of the key (so that deleting it must be written). */
+  holds(text: string): boolean {
+    return this.latest.has(text) || (this.copies.get(text) ?? 0) > 0
   }
 
   /** Reads one chunk record at restore (applied later, by `restored`). */
@@ -233,18 +242,19 @@ export class PackedChangelog<K, V> {
     }
   }
 
-  private register(seq: number, group: string): void {
-    this.chunks.set(seq, { group, keys: [], live: 0 })
+  private register(seq: number, group: string): Chunk {
+    const chunk: Chunk = { group, keys: [], live: 0 }
+    this.chunks.set(seq, chunk)
     let set = this.groupChunks.get(group)
     if (set === undefined) this.groupChunks.set(group, set = new Set())
     set.add(seq)
+    return chunk
   }
 
   /** A key's latest record is now in chunk `|signed|` (negative: a deletion). */
-  private hold(text: string, signed: number): void {
+  private hold(text: string, signed: number, chunk = this.chunks.get(Math.abs(signed))!): void {
     this.latest.set(text, signed)
     this.copies.set(text, (this.copies.get(text) ?? 0) + 1)
-    const chunk = this.chunks.get(Math.abs(signed))!
     chunk.keys.push(text)
     chunk.live++
   }

@@ -19,9 +19,12 @@ export const Flag = Schema.Union([
   })))
 ])
 
+/** What a numeric string looks like (blanks around it allowed). */
+export const NUMERIC_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/
+
 /** A decimal number written as a string; blank or other text is rejected (not read as 0). */
 const NumericString = Schema.String.check(
-  Schema.isPattern(/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/, { message: "Expected a number or a numeric string" })
+  Schema.isPattern(NUMERIC_TEXT, { message: "Expected a number or a numeric string" })
 ).pipe(Schema.decodeTo(Schema.Finite, SchemaTransformation.transform({
   decode: (s: string) => Number(s),
   encode: (n) => String(n)
@@ -39,7 +42,7 @@ const KeywordMap = Schema.Record(Schema.String, Schema.Union([Schema.String, Sch
 export const Keywords = Schema.Union([KeywordMap, Schema.fromJsonString(KeywordMap)])
 export type Keywords = typeof KeywordMap.Type
 
-const sentimentWords: Readonly<Record<string, Sentiment>> = {
+export const sentimentWords: Readonly<Record<string, Sentiment>> = {
   positive: "positive",
   pos: "positive",
   "긍정": "positive",

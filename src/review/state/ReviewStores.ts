@@ -19,6 +19,7 @@ import { SourceRefSchema } from "../../kernel/source/SourceRefSchema.ts"
 import type { CountedStep, Job } from "../Job.ts"
 import { AnalysisRecord } from "../schema/AnalysisRecord.ts"
 import { normaliseTransform, TransformRecordInput, type TransformReview } from "../schema/TransformRecord.ts"
+import { fastAnalysis, fastTransform } from "../schema/FastPath.ts"
 import { heldText, type Held } from "./HeldText.ts"
 import { ContributionSchema, type Contribution } from "./BatchContributions.ts"
 import { AnalysisStored, JobSchema, TransformStored } from "./JobStateSchema.ts"
@@ -38,8 +39,8 @@ export type FrozenKey = readonly [jobId: string, side: CountedStep, chunk: strin
 
 const byJob = (key: { readonly 0: string }) => key[0]
 const reviewsOfJob: Packing<ReviewKey> = { member: (key) => key[1], key: (job, review) => [job, review] }
-const transformText = heldText(Source.make({ topic: "transform", schema: TransformRecordInput, map: normaliseTransform }).decodeElement)
-const analysisText = heldText(Source.make({ topic: "analysis", schema: AnalysisRecord }).decodeElement)
+const transformText = heldText(Source.make({ topic: "transform", schema: TransformRecordInput, map: normaliseTransform, fast: fastTransform }).decodeElement)
+const analysisText = heldText(Source.make({ topic: "analysis", schema: AnalysisRecord, fast: fastAnalysis }).decodeElement)
 
 export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number }) => ({
   // Version 2: stage deadlines are on the task's active clock.

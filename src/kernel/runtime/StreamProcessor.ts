@@ -269,8 +269,16 @@ export const runWhenActive = <E, R>(
     const changes: Array<AssignmentChange> = []
     const arrived = makeSignal()
     const taken = makeSignal()
+    /**
+     * Partitions revoked and not assigned again since (co-partitioned): a batch of theirs
+     * that was handed out before the revocation but pulled only after it is not this
+     * member's to handle any more.
+     */
+    const givenUp = new Set<string>()
+    const partitionKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`
     const pull = Stream.runForEach(subscription.batches, (batch) =>
       Effect.gen(function*() {
+        if (givenUp.size > 0 && givenUp.has(partitionKey(batch))) return
         aligner.add(batch)
         arrived.fire()
         while (aligner.full) yield* Deferred.await(taken.next)
@@ -313,12 +321,16 @@ export const runWhenActive = <E, R>(
     const handleChange = (change: AssignmentChange) =>
       change._tag === "Revoked"
         ? Effect.uninterruptible(Effect.gen(function*() {
+          for (const tp of change.partitions) givenUp.add(partitionKey(tp))
           aligner.drop(change.partitions)
           taken.fire()
           if (handler.revoked !== undefined) yield* handler.revoked(change.partitions)
           yield* change.done
         }))
-        : Effect.andThen(handler.assigned === undefined ? Effect.void : handler.assigned(change.partitions), change.done)
+        : Effect.suspend(() => {
+          for (const tp of change.partitions) givenUp.delete(partitionKey(tp))
+          return Effect.andThen(handler.assigned === undefined ? Effect.void : handler.assigned(change.partitions), change.done)
+        })
 
     /** One event at a time: an assignment change first, then a due tick, else the next cut, else wait for a batch, a tick or the idle deadline. */
     const consume = Effect.gen(function*() {

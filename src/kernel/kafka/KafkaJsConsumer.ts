@@ -111,6 +111,8 @@ export const consumerConfig = (settings: KafkaJsOptions, groupId: string) => ({
   heartbeatInterval: settings.heartbeatIntervalMs,
   // Short fetch waits keep shutdown and idle latency low (Java's fetch.max.wait.ms default).
   maxWaitTimeInMs: 500,
+  maxBytes: settings.fetchMaxBytes ?? 10 * 1024 * 1024,
+  maxBytesPerPartition: settings.fetchMaxBytesPerPartition ?? 1024 * 1024,
   allowAutoTopicCreation: false,
   readUncommitted: false
 })

@@ -29,14 +29,19 @@ const utf8 = new TextDecoder()
 const bytes = (buffer: Buffer | null): Uint8Array | null =>
   buffer === null ? null : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 
+/** Records without headers (most input) share one empty, frozen object instead of one each. */
+const NO_HEADERS: Record<string, string> = Object.freeze({})
+
 /** Kafka allows a header name twice; like Java's `lastHeader`, the last value wins. */
 const headerText = (headers: IHeaders | undefined): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers ?? {})) {
+  if (headers === undefined) return NO_HEADERS
+  let out: Record<string, string> | undefined
+  for (const name in headers) {
+    const value = headers[name]
     const last = Array.isArray(value) ? value[value.length - 1] : value
-    if (last !== undefined) out[name] = typeof last === "string" ? last : utf8.decode(last)
+    if (last !== undefined) (out ??= {})[name] = typeof last === "string" ? last : utf8.decode(last)
   }
-  return out
+  return out ?? NO_HEADERS
 }
 
 export const toConsumedRecord = (topic: string, partition: number, m: KafkaMessage): ConsumedRecord => ({

@@ -59,6 +59,13 @@ const followControl = (bootstrap: string, onStatus: (jobId: string, status: stri
   }
 }
 
+/** Events the service handled and the seconds spent handling them, before their writes (its /metrics). */
+const eventsHandled = async (httpPort: number): Promise<{ readonly events: number; readonly seconds: number }> => {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
+  const value = (suffix: string) => Number(new RegExp(`^\\w+_batch_processing_seconds_${suffix}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0)
+  return { events: value("count"), seconds: value("sum") }
+}
+
 /** Transform and analysis records the service has read (its /metrics). */
 const recordsIn = async (httpPort: number): Promise<number> => {
   const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })
@@ -76,7 +83,9 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
   let finished: ((at: { readonly wall: number; readonly cpuMicros: number }) => void) | undefined
   const allFinished = new Promise<{ readonly wall: number; readonly cpuMicros: number }>((r) => (finished = r))
   const httpPort = await freePort()
-  const child = spawn(process.execPath, [join(repoRoot, "bin", "review-aggregator")], {
+  // BENCH_SERVICE_NODE_ARGS: extra node flags for the service alone (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, "bin", "review-aggregator")], {
     cwd: repoRoot,
     env: serviceEnv(wire.cluster.bootstrap, httpPort),
     stdio: ["ignore", "pipe", "pipe"]
@@ -119,6 +128,12 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
       if (messagesRead < reviewMessages(input)) await sleep(100)
     }
     const seconds = (ended.wall - started.wall) / 1000
+    // On stderr, beside the result: how the records were cut into events, and how much of the run handling them took.
+    const handled = await eventsHandled(httpPort).catch(() => undefined)
+    if (handled !== undefined && handled.events > 0) {
+      process.stderr.write(`service: ${handled.events} events, ${Math.round(messagesRead / handled.events)} messages per event, ` +
+        `${handled.seconds.toFixed(1)} s handling them (of ${seconds.toFixed(1)} s)\n`)
+    }
     const byStatus: Record<string, number> = {}
     for (const status of statuses.values()) byStatus[status] = (byStatus[status] ?? 0) + 1
     return {

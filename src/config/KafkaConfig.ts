@@ -112,6 +112,15 @@ export const KafkaSettings = Config.all({
     "KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY",
     Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), "KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY").pipe(Config.withDefault(64))
   ),
+  // Bounds of one fetch (kafkajs maxBytes, maxBytesPerPartition): what is read ahead of the pipeline.
+  fetchMaxBytes: filled(
+    "KAFKA_FETCH_MAX_BYTES",
+    Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), "KAFKA_FETCH_MAX_BYTES").pipe(Config.withDefault(10 * 1024 * 1024))
+  ),
+  fetchMaxBytesPerPartition: filled(
+    "KAFKA_FETCH_MAX_BYTES_PER_PARTITION",
+    Config.schema(Schema.Int.check(Schema.isGreaterThan(0)), "KAFKA_FETCH_MAX_BYTES_PER_PARTITION").pipe(Config.withDefault(1024 * 1024))
+  ),
   autoCreateTopics: flag("AUTO_CREATE_TOPICS", false),
   topicPartitions: filled(
     "TOPIC_PARTITIONS",

@@ -5,7 +5,7 @@
  * hands out the next batch only once the previous one is committed.
  */
 import { expect, type Vitest } from "@effect/vitest"
-import { Effect, Exit, Schedule, Scope, Stream } from "effect"
+import { Effect, Exit, Schedule, Scope, Semaphore, Stream } from "effect"
 import {
   type AssignmentChange,
   KafkaClient,
@@ -34,6 +34,8 @@ export const contractTopics = (prefix: string) => ({
   readPartition: { name: `${prefix}read-partition`, partitions: 3 },
   coA: { name: `${prefix}co-a`, partitions: 2 },
   coB: { name: `${prefix}co-b`, partitions: 2 },
+  handoverA: { name: `${prefix}handover-a`, partitions: 2 },
+  handoverB: { name: `${prefix}handover-b`, partitions: 2 },
   empty: { name: `${prefix}empty`, partitions: 2 },
   txIn: { name: `${prefix}tx-in`, partitions: 1 },
   txOut: { name: `${prefix}tx-out`, partitions: 1 }
@@ -350,6 +352,94 @@ export const kafkaPortContract = (it: Vitest.MethodsNonLive<KafkaClient>, target
       yield* until(() => all(["w3"]).every((v) => first.seen.has(v)), waitMs, () => "the third wave read by the remaining member")
       expect([...first.violations, ...second.violations], "batches of partitions not held and ready, or revocations of partitions not held").toEqual([])
     }), 4 * target.waitMs)
+
+  it.effect("a member busy with a batch when another joins gives its partitions up (Revoked done) before the newcomer reads any of them", () =>
+    Effect.gen(function*() {
+      const co = [topics.handoverA, topics.handoverB]
+      const groupId = group("handover")
+      const where = (tp: { topic: string; partition: number }) => `${tp.topic}/${tp.partition}`
+      const wave = (tag: string, perPartition: number) =>
+        produce(co.flatMap((t) => [0, 1].flatMap((partition) =>
+          Array.from({ length: perPartition }, (_, i) => ({ topic: t.name, key: null, value: `${tag}-${t.name}-${partition}-${i}`, partition }))
+        )))
+      /**
+       * What happened, in order: `handled <tp>` (the first member's batches of the second
+       * wave, written and about to be committed), `gave up <tp>` (its Revoked done), `read
+       * <tp>` (the newcomer's batches).
+       */
+      const log: Array<string> = []
+      const kafka = yield* KafkaClient
+
+      // The first member handles changes and batches one at a time, as the runtime does
+      // (a revocation waits for the batch in hand and takes a while), slowly once `slow` is set.
+      const held = new Set<string>()
+      const lock = yield* Semaphore.make(1)
+      let slow = false
+      let busy = false
+      let seen = 0
+      const first = yield* kafka.subscribe({ groupId, topics: co.map((t) => t.name), fromBeginning: true, assignment: "co-partitioned" })
+      yield* first.assignments.pipe(
+        Stream.runForEach((change) =>
+          lock.withPermit(Effect.gen(function*() {
+            for (const tp of change.partitions) {
+              if (change._tag === "Assigned") held.add(where(tp))
+              else held.delete(where(tp))
+            }
+            if (change._tag === "Revoked") {
+              // As the runtime takes its time to drop a partition's state.
+              yield* Effect.sleep("1 second")
+              for (const tp of change.partitions) log.push(`gave up ${where(tp)}`)
+            }
+            yield* change.done
+          }))
+        ),
+        Effect.forkScoped
+      )
+      yield* first.batches.pipe(
+        Stream.runForEach((batch) =>
+          lock.withPermit(Effect.gen(function*() {
+            if (!held.has(where(batch))) return
+            if (slow) {
+              busy = true
+              yield* Effect.sleep("3 seconds")
+            }
+            seen += batch.records.length
+            if (slow) log.push(`handled ${where(batch)}`)
+            yield* first.commit(nextOffsets(batch)).pipe(
+              Effect.retry({ while: (e) => e.retriable, schedule: Schedule.spaced("200 millis"), times: 50 }),
+              Effect.ignore
+            )
+          }))
+        ),
+        Effect.forkScoped
+      )
+      yield* wave("w1", 1)
+      yield* until(() => seen >= 4, waitMs, () => `the first member reading the first wave (${seen} of 4 records)`)
+
+      slow = true
+      yield* wave("w2", 2)
+      yield* until(() => busy, waitMs, () => "the first member taking a batch of the second wave")
+      const second = yield* kafka.subscribe({ groupId, topics: co.map((t) => t.name), fromBeginning: true, assignment: "co-partitioned" })
+      yield* second.assignments.pipe(Stream.runForEach((change) => change.done), Effect.forkScoped)
+      yield* second.batches.pipe(
+        Stream.runForEach((batch) =>
+          Effect.andThen(
+            Effect.sync(() => log.push(`read ${where(batch)}`)),
+            second.commit(nextOffsets(batch)).pipe(Effect.retry({ while: (e) => e.retriable, schedule: Schedule.spaced("200 millis"), times: 50 }), Effect.ignore)
+          )
+        ),
+        Effect.forkScoped
+      )
+      // Long enough for the embedded broker, which revokes only once every batch out is committed.
+      yield* until(() => log.some((l) => l.startsWith("read ")), 4 * waitMs, () => `the newcomer reading the second wave's records the first member had not committed (log: ${log.join(", ")})`)
+      // Let a batch the first member still had in hand finish, if it was handed one.
+      yield* Effect.sleep("4 seconds")
+      const readAt = (tp: string) => log.indexOf(`read ${tp}`)
+      const readTooEarly = log.filter((l, i) => l.startsWith("read ") && !log.slice(0, i).includes(`gave up ${l.slice("read ".length)}`))
+      expect(readTooEarly, `partitions the newcomer read before the first member gave them up (log: ${log.join(", ")})`).toEqual([])
+      const handledLate = log.filter((l, i) => l.startsWith("handled ") && readAt(l.slice("handled ".length)) !== -1 && readAt(l.slice("handled ".length)) < i)
+      expect(handledLate, `batches the first member handled after the newcomer read their partition (log: ${log.join(", ")})`).toEqual([])
+    }), 6 * target.waitMs)
 
   it.effect("a co-partitioned subscription to topics of unequal partition counts fails, naming them", () =>
     Effect.gen(function*() {

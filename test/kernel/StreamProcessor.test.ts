@@ -1,5 +1,6 @@
 /**
- * The kernel's stream processor: outputs, then offsets; writes that fail with a retriable
+ * The kernel's stream processor: outputs, then offsets; an event's write overlaps the
+ * next event's handling, writes staying in order; writes that fail with a retriable
  * error are retried with backoff (never re-handled, never lost); a non-retriable error
  * ends the processor.
  */
@@ -106,6 +107,38 @@ describe("StreamProcessor", () => {
       expect(String(exit)).toMatch(/broker not available/)
       expect(broker.committed("g")).toEqual([])
     }).pipe(Effect.provide(flakyKafka(1, false))))
+
+  it.effect("handles the next event while the previous one is written, committing each only once it and every earlier one are written", () =>
+    Effect.gen(function*() {
+      const broker = yield* EmbeddedBroker
+      yield* produceInput
+      let seen = 0
+      const fiber = yield* Effect.forkChild(Effect.scoped(StreamProcessor.run({
+        groupId: "overlap",
+        topics: ["in"],
+        guarantee: "at_least_once",
+        // One record per event: the two input records are two events.
+        alignment: { idleMs: 0, maxEventRecords: 1, maxEventBytes: 1024 },
+        handleEvent: (event) =>
+          Effect.sync(() => {
+            seen += event.records.length
+            return { records: event.records.map((r) => ({ topic: "out", key: r.key, value: r.value })), changelog: [] }
+          })
+      })))
+      yield* yieldMany
+      expect(seen, "the second event handled while the first one's write is under way").toBe(2)
+      expect(broker.records("out"), "nothing written yet").toEqual([])
+      expect(broker.committed("overlap"), "nothing committed yet").toEqual([])
+      yield* TestClock.adjust(1_000)
+      yield* yieldMany
+      expect(broker.records("out"), "the first event written").toHaveLength(1)
+      expect(broker.committed("overlap"), "only the first event committed").toEqual([{ topic: "in", partition: 0, offset: 1 }])
+      yield* TestClock.adjust(1_000)
+      yield* yieldMany
+      expect(broker.records("out"), "both events written, in order").toHaveLength(2)
+      expect(broker.committed("overlap"), "the second event committed after its write").toEqual([{ topic: "in", partition: 0, offset: 2 }])
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(slowKafka(1_000))))
 
   it.effect("on shutdown, a write under way may finish within the grace, and its batch is committed", () =>
     Effect.gen(function*() {

@@ -29,14 +29,19 @@ const utf8 = new TextDecoder()
 const bytes = (buffer: Buffer | null): Uint8Array | null =>
   buffer === null ? null : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 
+/** Records without headers (most input) share one empty, frozen object instead of one each. */
+const NO_HEADERS: Record<string, string> = Object.freeze({})
+
 /** Kafka allows a header name twice; like Java's `lastHeader`, the last value wins. */
 const headerText = (headers: IHeaders | undefined): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers ?? {})) {
+  if (headers === undefined) return NO_HEADERS
+  let out: Record<string, string> | undefined
+  for (const name in headers) {
+    const value = headers[name]
     const last = Array.isArray(value) ? value[value.length - 1] : value
-    if (last !== undefined) out[name] = typeof last === "string" ? last : utf8.decode(last)
+    if (last !== undefined) (out ??= {})[name] = typeof last === "string" ? last : utf8.decode(last)
   }
-  return out
+  return out ?? NO_HEADERS
 }
 
 export const toConsumedRecord = (topic: string, partition: number, m: KafkaMessage): ConsumedRecord => ({
@@ -100,6 +105,10 @@ const isRebalance = (error: unknown): boolean => {
     (typeof root?.message === "string" && root.message.includes("Consumer group was not initialized"))
 }
 
+/** What makes kafkajs rejoin when thrown from eachBatch: the rebalance's protocol error, or one like it. */
+const rebalanceError = (cause: unknown): unknown =>
+  cause !== undefined ? rootCause(cause) : Object.assign(new Error("the group is rebalancing"), { type: "REBALANCE_IN_PROGRESS", retriable: true })
+
 export const consumerConfig = (settings: KafkaJsOptions, groupId: string) => ({
   groupId,
   sessionTimeout: settings.sessionTimeoutMs,
@@ -107,6 +116,8 @@ export const consumerConfig = (settings: KafkaJsOptions, groupId: string) => ({
   heartbeatInterval: settings.heartbeatIntervalMs,
   // Short fetch waits keep shutdown and idle latency low (Java's fetch.max.wait.ms default).
   maxWaitTimeInMs: 500,
+  maxBytes: settings.fetchMaxBytes ?? 10 * 1024 * 1024,
+  maxBytesPerPartition: settings.fetchMaxBytesPerPartition ?? 1024 * 1024,
   allowAutoTopicCreation: false,
   readUncommitted: false
 })
@@ -162,6 +173,8 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     let shuttingDown = false
     /** Set while a commit failed for a rebalance: kafkajs must rejoin before the retry can succeed. */
     let rejoinWith: unknown
+    /** The error that told of the rebalance under way; thrown to kafkajs so it rejoins. */
+    let rebalanceUnderWay: unknown
 
     // A commit that covers only part of a batch leaves it waiting: its rest is still
     // buffered by the reader, and kafkajs must not fetch past it.
@@ -193,7 +206,7 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable crashes; only a final one ends the stream
       // (or the wait for partitions: a member that can never join must not idle for ever).
-      if (payload.restart) return
+      if (payload.restart) return revokeAll()
       crashed = true
       const error = toKafkaError("consume")(payload.error)
       Deferred.doneUnsafe(active, Exit.fail(error))
@@ -201,9 +214,39 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       Queue.failCauseUnsafe(changes, Cause.fail(error))
     })
     const log = Effect.runForkWith(yield* Effect.context<never>())
+
+    /**
+     * Co-partitioned, the rebalance under way was reported: every held partition was
+     * revoked (kafkajs rebalances eagerly, so this member gives them all up) and no batch is
+     * handed out until the group is joined again. Cleared by the join.
+     */
+    let revoking = false
+    /**
+     * A rebalance has begun (a heartbeat or a commit said so, or kafkajs is rejoining):
+     * reports every held partition as revoked at once, before the rejoin that lets their
+     * next owner read them. Its `done` comes once the reader has finished the event in
+     * flight, written and committed it, and dropped what it holds of them; only then are
+     * the batches still out given back, so kafkajs can rejoin (eachBatch holds it until).
+     * Reported at a join instead only if kafkajs rejoined without saying so first.
+     */
+    const revokeAll = () => {
+      if (strategy !== "co-partitioned" || revoking) return
+      revoking = true
+      const partitions = assignment.giveUpAll()
+      const release = Effect.sync(() => {
+        for (const batch of pending.values()) batch.settle("released")
+      })
+      if (partitions.length === 0) return Effect.runSync(release)
+      Queue.offerUnsafe(changes, { _tag: "Revoked", partitions, done: release })
+    }
+    // kafkajs rejoins right after this event (its own heartbeat, between fetches, saw the
+    // rebalance): every batch out was committed by then, so the reader holds nothing unwritten.
+    consumer.on(consumer.events.REBALANCING, () => revokeAll())
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
       rejoinWith = undefined
+      revokeAll()
+      revoking = false
       for (const change of assignment.joined(payload.memberAssignment, strategy === "co-partitioned" ? consumer : undefined)) {
         Queue.offerUnsafe(changes, change)
       }
@@ -242,6 +285,7 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       if (last === undefined) return
       // Hand out nothing more until the group is rejoined; throwing makes kafkajs rejoin now.
       if (rejoinWith !== undefined) throw rootCause(rejoinWith)
+      if (revoking) throw rebalanceError(rebalanceUnderWay)
       const key = tpKey(batch.topic, batch.partition)
       // Fetched again after a rejoin although this member committed it meanwhile: done.
       if ((committedUpTo.get(key) ?? 0) > Number(last.offset)) return resolveOffset(last.offset)
@@ -254,7 +298,10 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
         while ((outcome = await Promise.race([handed.settled, delay(settings.heartbeatIntervalMs)])) === undefined) {
           // A long batch must not cost the group membership; a rebalance is acted on once the batch is settled.
           await heartbeat().catch((error: unknown) => {
-            if (isRebalance(error)) rebalancing ??= error
+            if (!isRebalance(error)) return
+            rebalancing ??= error
+            rebalanceUnderWay = error
+            revokeAll()
           })
         }
       } finally {
@@ -262,7 +309,7 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       }
       if (outcome === "handled") resolveOffset(last.offset)
       if (outcome === "abandoned") pause()
-      const rejoin = rebalancing ?? rejoinWith
+      const rejoin = rebalancing ?? rejoinWith ?? (revoking ? rebalanceError(rebalanceUnderWay) : undefined)
       // The protocol error itself (not kafkajs's wrapper): its type is what makes kafkajs rejoin.
       if (rejoin !== undefined) throw rootCause(rejoin)
     }
@@ -298,6 +345,8 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       })
     )
 
+    /** Commits refused for a rebalance while co-partitioned: given up rather than failed (see commitOnce). */
+    const droppedCommits = new WeakSet<KafkaError>()
     const commitOnce = (committed: ReadonlyArray<TopicPartitionOffset>) =>
       Effect.tryPromise({
         try: () => {
@@ -308,6 +357,17 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
         catch: (error) => {
           const mapped = toKafkaError("commit")(error)
           if (!isRebalance(error) || crashed || shuttingDown) return mapped
+          rebalanceUnderWay = error
+          if (strategy === "co-partitioned") {
+            // Every partition is being given up: the commit is dropped, not retried (the
+            // next owner reads again from the last committed offsets; the outputs it covers
+            // are written, so nothing is lost). The batches stay out until the revocation is
+            // done, so the group waits for this member to finish.
+            revokeAll()
+            const dropped = new KafkaError({ operation: mapped.operation, message: mapped.message, retriable: false, cause: error })
+            droppedCommits.add(dropped)
+            return dropped
+          }
           // The group is rebalancing: free eachBatch so kafkajs can rejoin; the retry then
           // commits in the new generation. Batches not covered by this commit are given back.
           rejoinWith = error
@@ -336,8 +396,12 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
       commit: Effect.fn("KafkaJs.commit")(function*(committed: ReadonlyArray<TopicPartitionOffset>) {
         if (committed.length === 0) return
         // Tried once: a retriable failure (broker away, rebalance) is the caller's to retry.
-        yield* commitOnce(committed)
-        acknowledge(committed)
+        const done = yield* commitOnce(committed).pipe(
+          Effect.as(true),
+          Effect.catchIf((e) => droppedCommits.has(e), (e) =>
+            Effect.as(Effect.logWarning(`commit dropped, the group is rebalancing (${e.message}); the partitions' next owner reads from the last committed offsets`), false))
+        )
+        if (done) acknowledge(committed)
       })
     }
     return subscription

@@ -10,9 +10,10 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
 /**
  * The partitions this member holds, turned into assignment changes at each join. kafkajs
- * rebalances eagerly and says nothing before its rejoin, so both changes are reported
- * once the new assignment is known. With a `consumer` given (co-partitioned), newly
- * assigned partitions stay paused until their change is done.
+ * rebalances eagerly: a member gives up every partition when it rejoins. Co-partitioned,
+ * the consumer gives them all up (`giveUpAll`) as soon as it learns of the rebalance, so
+ * a join then only assigns; with a `consumer` given, newly assigned partitions stay
+ * paused until their change is done.
  */
 export class HeldPartitions {
   private held = new Map<string, TopicPartition>()
@@ -22,6 +23,14 @@ export class HeldPartitions {
 
   partitionNumbers(): ReadonlyArray<number> {
     return [...new Set([...this.held.values()].map((tp) => tp.partition))]
+  }
+
+  /** Every partition held, now no longer held (a rebalance has begun). */
+  giveUpAll(): ReadonlyArray<TopicPartition> {
+    const partitions = [...this.held.values()]
+    this.held = new Map()
+    this.awaiting.clear()
+    return partitions
   }
 
   joined(memberAssignment: Record<string, Array<number>>, consumer: Consumer | undefined): ReadonlyArray<AssignmentChange> {

@@ -20,16 +20,19 @@ const toBuffer = (v: string | Uint8Array): Buffer | string =>
 
 const toMessage = (r: OutgoingRecord): Message => {
   const message: Message = { key: r.key === null ? null : toBuffer(r.key), value: r.value === null ? null : toBuffer(r.value) }
-  if (r.headers !== undefined) message.headers = { ...r.headers } satisfies IHeaders
+  // kafkajs only reads the headers: the record's own object is passed, not a copy per record.
+  if (r.headers !== undefined) message.headers = r.headers as IHeaders
   if (r.partition !== undefined) message.partition = r.partition
   if (r.timestamp !== undefined) message.timestamp = String(r.timestamp)
   return message
 }
 
+const byteLength = (v: string | Uint8Array | null): number => (v === null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.byteLength)
+
 const sizeOf = (r: OutgoingRecord): number => {
-  const length = (v: string | Uint8Array | null) => (v === null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.byteLength)
-  let size = 64 + length(r.key) + length(r.value)
-  for (const [name, value] of Object.entries(r.headers ?? {})) size += name.length + Buffer.byteLength(value)
+  let size = 64 + byteLength(r.key) + byteLength(r.value)
+  const headers = r.headers
+  if (headers !== undefined) for (const name in headers) size += name.length + Buffer.byteLength(headers[name]!)
   return size
 }
 

@@ -55,6 +55,13 @@ export interface KafkaJsOptions {
    * reader can align them. Default 64.
    */
   readonly partitionsConsumedConcurrently?: number | undefined
+  /**
+   * Most bytes one fetch returns from a broker, and from one partition (kafkajs `maxBytes`,
+   * `maxBytesPerPartition`; defaults 10 MiB and 1 MiB). A subscription holds at most one
+   * fetch per broker until it is committed, so these bound what is read ahead.
+   */
+  readonly fetchMaxBytes?: number | undefined
+  readonly fetchMaxBytesPerPartition?: number | undefined
 }
 
 /** The adapter's options, provided by the application's configuration. */

@@ -83,10 +83,13 @@ export interface SubscribeOptions {
  *     this member is committed (a batch never committed holds the partition here until
  *     the member leaves), and the partitions go to their next owner only after `done` (or
  *     when this member leaves);
- *   - kafkajs: before this member rejoins the group (giving its partitions up), every
- *     batch it handed out has been committed, or given back because its commit failed for
- *     the rebalance (the next owner reads it again). The change is reported when the new
- *     assignment arrives, so the next owner may be reading them already; drop their state.
+ *   - kafkajs (eager rebalancing: a member gives up every partition when it rejoins): the
+ *     change comes, for every partition held, as soon as the member learns of the
+ *     rebalance (a heartbeat or a commit refused for it, or kafkajs rejoining), and the
+ *     batches still out are given back only at `done`, so while it has batches out the
+ *     member rejoins, and the next owner reads, only after `done`. A commit refused for the
+ *     rebalance is dropped rather than failed (the next owner reads again from the last
+ *     committed offsets). The partitions kept come back with the next `Assigned`.
  * With `single-active` assignment nothing waits for `done`.
  * Within one rebalance, a member's `Revoked` comes before its `Assigned`.
  */

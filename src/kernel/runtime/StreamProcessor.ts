@@ -5,7 +5,7 @@
  * handled strictly one at a time. After each
  * event its outputs are written, then its state changes (changelog), then the offsets of
  * what it read are committed (at_least_once); or all three in one Kafka transaction
- * (exactly_once_v2).
+ * (exactly_once_v2). That write runs while the next event is handled; writes stay in order.
  */
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
@@ -238,9 +238,33 @@ export const runWhenActive = <E, R>(
         return yield* Effect.interruptible(Fiber.join(fiber)).pipe(Effect.onInterrupt(() => stop))
       })
 
+    /**
+     * The write of the event (or tick) handled last, left running while the next one is
+     * handled, so the broker's round trips overlap the handling instead of idling the loop.
+     * Writes stay one at a time and in order: the next starts once this one is done, so an
+     * event's offsets are still committed only after its outputs, and every earlier
+     * event's, are acknowledged. An event handled but not yet written when the loop stops
+     * is simply not committed (read again after a restart).
+     */
+    let writing: Fiber.Fiber<void, KafkaError> | undefined
+    /** Waits (interruptibly) for the write under way; its failure ends the loop. */
+    const written = Effect.suspend(() => {
+      const fiber = writing
+      return fiber === undefined ? Effect.void : Effect.interruptible(Fiber.join(fiber)).pipe(Effect.tap(() => Effect.sync(() => {
+        if (writing === fiber) writing = undefined
+      })))
+    })
+    const startWrite = (write: Effect.Effect<void, KafkaError>) =>
+      Effect.gen(function*() {
+        yield* written
+        // Wakes the loop when done, so a failure is seen even while it waits for input.
+        writing = yield* Effect.forkChild({ startImmediately: true })(Effect.ensuring(write, Effect.sync(() => arrived.fire())))
+      })
+
     // An event is one CONSUMER span (OpenTelemetry messaging conventions) around its
-    // handling and its writes, so produce and commit spans are its children. Clock work
-    // gets a span only when it has something to write.
+    // handling and its writes, so produce and commit spans are its children (the span may
+    // end while its write, overlapping the next event, still runs). Clock work gets a span
+    // only when it has something to write.
     const handle = (event: Event) =>
       Effect.uninterruptible(
         event._tag === "Input"
@@ -248,13 +272,13 @@ export const runWhenActive = <E, R>(
             const span = processSpan(options.groupId, event.event)
             return Effect.flatMap(
               handler.handleEvent(event.event, subscription.progressPerBatch === true ? progress : undefined),
-              (output) => writeWithinGrace(output, offsetsOf(event.event))
+              (output) => startWrite(writeWithinGrace(output, offsetsOf(event.event)))
             ).pipe(Effect.withSpan(span.name, { kind: "consumer", attributes: span.attributes }))
           })
           : Effect.flatMap(handler.tick!.run(progress), (output) =>
             output.records.length === 0 && output.changelog.length === 0
               ? Effect.void
-              : writeWithinGrace(output, []).pipe(
+              : startWrite(writeWithinGrace(output, [])).pipe(
                 Effect.withSpan("punctuate", { attributes: { "messaging.system": "kafka", "messaging.consumer.group.name": options.groupId } })
               ))
       )
@@ -269,8 +293,16 @@ export const runWhenActive = <E, R>(
     const changes: Array<AssignmentChange> = []
     const arrived = makeSignal()
     const taken = makeSignal()
+    /**
+     * Partitions revoked and not assigned again since (co-partitioned): a batch of theirs
+     * that was handed out before the revocation but pulled only after it is not this
+     * member's to handle any more.
+     */
+    const givenUp = new Set<string>()
+    const partitionKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`
     const pull = Stream.runForEach(subscription.batches, (batch) =>
       Effect.gen(function*() {
+        if (givenUp.size > 0 && givenUp.has(partitionKey(batch))) return
         aligner.add(batch)
         arrived.fire()
         while (aligner.full) yield* Deferred.await(taken.next)
@@ -311,20 +343,27 @@ export const runWhenActive = <E, R>(
      * drops their state; an assignment restores theirs. Only then may the adapter go on.
      */
     const handleChange = (change: AssignmentChange) =>
+      Effect.andThen(written, handleChangeWritten(change))
+    const handleChangeWritten = (change: AssignmentChange) =>
       change._tag === "Revoked"
         ? Effect.uninterruptible(Effect.gen(function*() {
+          for (const tp of change.partitions) givenUp.add(partitionKey(tp))
           aligner.drop(change.partitions)
           taken.fire()
           if (handler.revoked !== undefined) yield* handler.revoked(change.partitions)
           yield* change.done
         }))
-        : Effect.andThen(handler.assigned === undefined ? Effect.void : handler.assigned(change.partitions), change.done)
+        : Effect.suspend(() => {
+          for (const tp of change.partitions) givenUp.delete(partitionKey(tp))
+          return Effect.andThen(handler.assigned === undefined ? Effect.void : handler.assigned(change.partitions), change.done)
+        })
 
     /** One event at a time: an assignment change first, then a due tick, else the next cut, else wait for a batch, a tick or the idle deadline. */
     const consume = Effect.gen(function*() {
       for (;;) {
         const woken = arrived.next
         if (pullFailure !== undefined) return yield* Effect.failCause(pullFailure)
+        if (writing?.pollUnsafe() !== undefined) yield* written
         const change = changes.shift()
         if (change !== undefined) {
           yield* handleChange(change)
@@ -344,7 +383,7 @@ export const runWhenActive = <E, R>(
           yield* handle({ _tag: "Input", event })
           continue
         }
-        if (!pulling && aligner.buffered === 0 && tick === undefined) return
+        if (!pulling && aligner.buffered === 0 && tick === undefined) return yield* written
         const deadline = aligner.deadline()
         yield* deadline === undefined
           ? Deferred.await(woken)
@@ -357,7 +396,9 @@ export const runWhenActive = <E, R>(
     const puller = yield* Effect.forkChild(pull)
     const ticker = yield* Effect.forkChild(ticks)
     const watcher = yield* Effect.forkChild(coPartitioned ? watchAssignments : Effect.void)
+    // The write under way gets its grace (see writeWithinGrace) when the loop is interrupted.
+    const stopWriting = Effect.suspend(() => (writing === undefined ? Effect.void : Fiber.interrupt(writing)))
     return yield* consume.pipe(
-      Effect.ensuring(Effect.andThen(Effect.andThen(Fiber.interrupt(puller), Fiber.interrupt(ticker)), Fiber.interrupt(watcher)))
+      Effect.ensuring(Effect.andThen(Effect.andThen(Effect.andThen(Fiber.interrupt(puller), Fiber.interrupt(ticker)), Fiber.interrupt(watcher)), stopWriting))
     )
   })

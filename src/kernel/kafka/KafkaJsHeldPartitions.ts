@@ -20,9 +20,16 @@ export class HeldPartitions {
   /** Paused partitions, by the join that assigned them: a stale `done` resumes nothing. */
   private readonly awaiting = new Map<string, number>()
   private joins = 0
+  /** The partition numbers of the last join, kept through `giveUpAll`. */
+  private lastJoined: ReadonlyArray<number> = []
 
+  /**
+   * What this member claims when it (re)joins, so the leader can leave it in place: the
+   * partitions of its last join, even when it has already given them up for the rebalance
+   * under way (else every rebalance would forget where partitions were and move them).
+   */
   partitionNumbers(): ReadonlyArray<number> {
-    return [...new Set([...this.held.values()].map((tp) => tp.partition))]
+    return this.lastJoined
   }
 
   /** Every partition held, now no longer held (a rebalance has begun). */
@@ -40,6 +47,7 @@ export class HeldPartitions {
     const revoked = [...this.held].filter(([key]) => !next.has(key))
     const gained = [...next].filter(([key]) => !this.held.has(key))
     this.held = next
+    this.lastJoined = [...new Set([...next.values()].map((tp) => tp.partition))]
     const join = ++this.joins
     const out: Array<AssignmentChange> = []
     for (const [key] of revoked) this.awaiting.delete(key)

@@ -31,7 +31,8 @@ export const USAGE = `usage: npm run bench -- [reviews] [--path inprocess|wire|a
   --repeat   fresh runs of each case; default 1
   --mode     the service's PARTITION_ASSIGNMENT on the wire (the in-process path ignores it);
              default single-active, so figures stay comparable with earlier ones, although
-             the service's own default is co-partitioned (repartition stage, then the task)
+             the service's own default is co-partitioned (repartition stage, then the task);
+             co-partitioned, the mock holds jobs of up to ~3,900 reviews (--case many-jobs)
   --json     one JSON document instead of the table`
 
 export class BadArgument extends Error {}

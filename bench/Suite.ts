@@ -13,6 +13,7 @@ import { runChild } from "./ChildRun.ts"
 import { mediansOf } from "./Medians.ts"
 import { runBlock, summaryTable } from "./ResultTable.ts"
 import type { RunResult } from "./RunResult.ts"
+import { coPartitionedMisfit } from "./WireCluster.ts"
 
 const stop = (message: string): never => {
   console.error(message)
@@ -27,6 +28,11 @@ const args: BenchArgs = (() => {
     throw error
   }
 })()
+
+if (args.paths.includes("wire") && args.mode === "co-partitioned") {
+  const misfits = args.cases.map((name) => coPartitionedMisfit(caseSize("wire", name, args.reviews))).filter((m) => m !== undefined)
+  if (misfits.length > 0) stop(`error: --mode co-partitioned on the wire: ${misfits.join("; ")}\n${USAGE}`)
+}
 
 if (args.paths.includes("wire")) {
   const toolchain = mockClusterAvailable()

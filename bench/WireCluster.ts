@@ -34,6 +34,21 @@ const inputPartitions = (size: CaseSize): number => partitionsFor(size.reviews *
  */
 const changelogPartitions = (size: CaseSize): number => partitionsFor(size.reviews * 2_500)
 
+/**
+ * Why the mock cannot hold a case co-partitioned, or undefined. The repartition stage writes
+ * all of a job's records to one partition of each repartition topic, and the mock drops the
+ * oldest records of a partition beyond ~5 MB whether read or not, so a large job loses
+ * records before the review task reads them and never finishes.
+ */
+export const coPartitionedMisfit = (size: CaseSize): string | undefined => {
+  const jobBytes = size.reviewsPerJob * 800
+  return jobBytes <= 3 * 2 ** 20
+    ? undefined
+    : `${size.case} has ${size.reviewsPerJob.toLocaleString("en")} reviews in one job, about ${(jobBytes / 1e6).toFixed(0)} MB in one ` +
+      `partition of each repartition topic, where the mock cluster keeps ~5 MB; use --case many-jobs, or at most ` +
+      `${Math.floor((3 * 2 ** 20) / 800).toLocaleString("en")} reviews`
+}
+
 export interface WireCluster {
   readonly cluster: MockKafkaCluster
   readonly kafka: Kafka

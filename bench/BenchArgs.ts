@@ -4,8 +4,11 @@
  */
 export const PATHS = ["inprocess", "wire"] as const
 export const CASES = ["one-job", "many-jobs", "envelopes"] as const
+/** The service's PARTITION_ASSIGNMENT on the wire. */
+export const MODES = ["single-active", "co-partitioned"] as const
 export type PathName = (typeof PATHS)[number]
 export type CaseName = (typeof CASES)[number]
+export type ModeName = (typeof MODES)[number]
 
 export interface BenchArgs {
   readonly paths: ReadonlyArray<PathName>
@@ -14,16 +17,22 @@ export interface BenchArgs {
   readonly reviews: number | undefined
   /** Fresh runs of each case (the table adds their median). */
   readonly repeat: number
+  /** How the wire path runs the service (the in-process path runs the review task alone). */
+  readonly mode: ModeName
   readonly json: boolean
 }
 
 export const USAGE = `usage: npm run bench -- [reviews] [--path inprocess|wire|all] [--case one-job|many-jobs|envelopes|all]
-                           [--reviews N] [--repeat N] [--json]
+                           [--reviews N] [--repeat N] [--mode single-active|co-partitioned] [--json]
   --path     where the records flow; default inprocess (wire needs librdkafka-dev and kcat)
   --case     one or more, comma-separated; default all
   --reviews  reviews per case (also as the one positional argument); default 1,000,000 in
              process (many-jobs: 200,000), 200,000 on the wire
   --repeat   fresh runs of each case; default 1
+  --mode     the service's PARTITION_ASSIGNMENT on the wire (the in-process path ignores it);
+             default single-active, so figures stay comparable with earlier ones, although
+             the service's own default is co-partitioned (repartition stage, then the task);
+             co-partitioned, the mock holds jobs of up to ~3,900 reviews (--case many-jobs)
   --json     one JSON document instead of the table`
 
 export class BadArgument extends Error {}
@@ -36,6 +45,11 @@ const choices = <A extends string>(name: string, value: string, all: ReadonlyArr
     throw new BadArgument(`${name} must be ${all.join(", ")} or all (comma-separated), got "${value}"`)
   }
   return [...new Set(picked as Array<A>)]
+}
+
+const oneOf = <A extends string>(name: string, value: string, all: ReadonlyArray<A>): A => {
+  if (!(all as ReadonlyArray<string>).includes(value)) throw new BadArgument(`${name} must be ${all.join(" or ")}, got "${value}"`)
+  return value as A
 }
 
 const positiveInteger = (name: string, value: string): number => {
@@ -52,6 +66,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): BenchArgs => {
   let cases: ReadonlyArray<CaseName> = CASES
   let reviews: number | undefined
   let repeat = 1
+  let mode: ModeName = "single-active"
   let json = false
   const positional: Array<string> = []
   for (let i = 0; i < argv.length; i++) {
@@ -75,6 +90,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): BenchArgs => {
       case "--repeat":
         repeat = positiveInteger("--repeat", value())
         break
+      case "--mode":
+        mode = oneOf("--mode", value(), MODES)
+        break
       case "--json":
         if (inline !== undefined) throw new BadArgument(`--json takes no value, got "${arg}"`)
         json = true
@@ -89,5 +107,5 @@ export const parseArgs = (argv: ReadonlyArray<string>): BenchArgs => {
     if (reviews !== undefined) throw new BadArgument(`reviews given twice: "${positional[0]}" and --reviews ${reviews}`)
     reviews = positiveInteger("reviews", positional[0]!)
   }
-  return { paths, cases, reviews, repeat, json }
+  return { paths, cases, reviews, repeat, mode, json }
 }

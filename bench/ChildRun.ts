@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import type { CaseName, PathName } from "./BenchArgs.ts"
+import type { CaseName, ModeName, PathName } from "./BenchArgs.ts"
 import type { RunResult } from "./RunResult.ts"
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -15,10 +15,10 @@ const entries: Readonly<Record<PathName, { readonly module: string; readonly fla
   wire: { module: "RunWire.ts", flags: [] }
 }
 
-export const runChild = (path: PathName, name: CaseName, reviews: number): Promise<RunResult> =>
+export const runChild = (path: PathName, name: CaseName, reviews: number, mode: ModeName): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const entry = entries[path]
-    const child = spawn(process.execPath, [...entry.flags, "--import", "tsx", join(benchDir, entry.module), name, String(reviews)], {
+    const child = spawn(process.execPath, [...entry.flags, "--import", "tsx", join(benchDir, entry.module), name, String(reviews), ...(path === "wire" ? [mode] : [])], {
       cwd: join(benchDir, ".."),
       // Its progress and errors go straight to ours; its stdout is the result.
       stdio: ["ignore", "pipe", "inherit"]
@@ -30,7 +30,7 @@ export const runChild = (path: PathName, name: CaseName, reviews: number): Promi
     child.once("close", (code, signal) => {
       const last = stdout.trim().split("\n").at(-1) ?? ""
       if (code !== 0 || last === "") {
-        reject(new Error(`the ${path} run of ${name} (${reviews} reviews) failed: exit code ${code}, signal ${signal} (its messages are above)`))
+        reject(new Error(`the ${path} run of ${name} (${reviews} reviews${path === "wire" ? `, ${mode}` : ""}) failed: exit code ${code}, signal ${signal} (its messages are above)`))
         return
       }
       try {

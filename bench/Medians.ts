@@ -1,9 +1,10 @@
 /** The median of repeated runs of one case on one path, figure by figure, for the summary. */
-import type { CaseName, PathName } from "./BenchArgs.ts"
+import type { CaseName, ModeName, PathName } from "./BenchArgs.ts"
 import type { RunResult } from "./RunResult.ts"
 
 export interface Median {
   readonly path: PathName
+  readonly mode?: ModeName
   readonly case: CaseName
   readonly runs: number
   readonly reviews: number
@@ -26,13 +27,14 @@ const median = (values: ReadonlyArray<number>): number => {
 export const mediansOf = (runs: ReadonlyArray<RunResult>): ReadonlyArray<Median> => {
   const groups = new Map<string, Array<RunResult>>()
   for (const run of runs) {
-    const key = `${run.path}/${run.case}/${run.size.reviews}`
+    const key = `${run.path}/${run.mode ?? ""}/${run.case}/${run.size.reviews}`
     groups.set(key, [...(groups.get(key) ?? []), run])
   }
   return [...groups.values()].map((group) => {
     const of = (figure: (r: RunResult) => number) => median(group.map(figure))
     return {
       path: group[0]!.path,
+      ...(group[0]!.mode === undefined ? {} : { mode: group[0]!.mode }),
       case: group[0]!.case,
       runs: group.length,
       reviews: group[0]!.size.reviews,

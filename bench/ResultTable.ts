@@ -24,7 +24,7 @@ export const runBlock = (run: RunResult): string => {
   const shape = size.envelopeSize > 0 ? `batch envelopes of ${size.envelopeSize} (some chunks record by record)` : "one record per message"
   const jobs = size.jobs === 1 ? `1 of ${int(size.reviews)} reviews` : `${int(size.jobs)} of ${int(size.reviewsPerJob)} reviews`
   const lines = [
-    `== ${run.path} / ${run.case} ==`,
+    `== ${run.path}${run.mode === undefined ? "" : ` (${run.mode})`} / ${run.case} ==`,
     line("reviews", int(size.reviews)),
     line("jobs", `${jobs}, ${shape}`),
     line("input", `${int(input.records)} records in ${int(input.messages)} messages, ${mb(input.bytes)}${input.partitions === undefined ? "" : `, ${input.partitions} partitions per input topic`}`),
@@ -46,11 +46,11 @@ const row = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
 
 export const summaryTable = (rows: ReadonlyArray<Median>): string =>
   [
-    row(["path", "case", "reviews", "runs", "records/s", "floor records/s", "ratio", "CPU µs/record", "peak RSS", "changelog records/review", "changelog B/review"]),
-    row(Array.from({ length: 11 }, () => "---")),
+    row(["path", "mode", "case", "reviews", "runs", "records/s", "floor records/s", "ratio", "CPU µs/record", "peak RSS", "changelog records/review", "changelog B/review"]),
+    row(Array.from({ length: 12 }, () => "---")),
     ...rows.map((m) =>
       row([
-        m.path, m.case, int(m.reviews), String(m.runs), int(m.recordsPerSecond), int(m.floorRecordsPerSecond), m.ratio.toFixed(3),
+        m.path, m.mode ?? "-", m.case, int(m.reviews), String(m.runs), int(m.recordsPerSecond), int(m.floorRecordsPerSecond), m.ratio.toFixed(3),
         m.cpuMicrosPerRecord.toFixed(1), mib(m.peakRssBytes), m.changelogRecordsPerReview.toFixed(2), int(m.changelogBytesPerReview)
       ])
     )

@@ -2,7 +2,7 @@
  * What one run of one case on one path measured, as the suite's JSON document carries it,
  * and the figures derived from the raw counts (rates, per-record and per-review values).
  */
-import type { CaseName, PathName } from "./BenchArgs.ts"
+import type { CaseName, ModeName, PathName } from "./BenchArgs.ts"
 import type { CaseSize, InputTally } from "./BenchCase.ts"
 
 export interface Throughput {
@@ -13,6 +13,8 @@ export interface Throughput {
 
 export interface RunResult {
   readonly path: PathName
+  /** On the wire: the service's PARTITION_ASSIGNMENT (in process the review task runs alone). */
+  readonly mode?: ModeName
   readonly case: CaseName
   readonly size: CaseSize
   readonly input: InputTally & { readonly partitions?: number }

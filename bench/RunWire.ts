@@ -3,18 +3,21 @@
  * produced, the bare kafkajs floor, then the service process over the same messages, then
  * its changelog counted; prints the RunResult as JSON.
  *
- *   node --import tsx bench/RunWire.ts <case> <reviews>
+ *   node --import tsx bench/RunWire.ts <case> <reviews> [single-active|co-partitioned]
  */
-import { CASES, type CaseName } from "./BenchArgs.ts"
+import { CASES, type CaseName, MODES, type ModeName } from "./BenchArgs.ts"
 import { caseSize } from "./BenchCase.ts"
 import { kafkaJsFloor } from "./KafkaJsFloor.ts"
 import { changelogFigures, type RunResult } from "./RunResult.ts"
 import { serviceRun } from "./ServiceRun.ts"
 import { countChangelog, produceInputs, startWireCluster } from "./WireCluster.ts"
 
-const [name, reviews] = process.argv.slice(2)
-if (!(CASES as ReadonlyArray<string>).includes(name ?? "") || !Number.isSafeInteger(Number(reviews)) || Number(reviews) <= 0) {
-  console.error(`usage: node --import tsx bench/RunWire.ts <${CASES.join("|")}> <reviews>`)
+const [name, reviews, mode = "single-active"] = process.argv.slice(2)
+if (
+  !(CASES as ReadonlyArray<string>).includes(name ?? "") || !Number.isSafeInteger(Number(reviews)) || Number(reviews) <= 0 ||
+  !(MODES as ReadonlyArray<string>).includes(mode)
+) {
+  console.error(`usage: node --import tsx bench/RunWire.ts <${CASES.join("|")}> <reviews> [${MODES.join("|")}]`)
   process.exit(1)
 }
 const size = caseSize("wire", name as CaseName, Number(reviews))
@@ -24,7 +27,7 @@ const timeoutMs = 120_000 + (2 * size.reviews) / 0.8
 // Stopped by a signal, exit normally so the exit hooks stop the service and the mock cluster.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130))
 
-const wire = await startWireCluster(size)
+const wire = await startWireCluster(size, mode as ModeName)
 try {
   const input = await produceInputs(wire, size)
   const floor = await kafkaJsFloor(wire, input, timeoutMs)
@@ -32,6 +35,7 @@ try {
   const changelog = await countChangelog(wire)
   const result: RunResult = {
     path: "wire",
+    mode: wire.mode,
     case: size.case,
     size,
     input: { ...input, partitions: wire.partitions },

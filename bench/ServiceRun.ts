@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { MOCK_CONSUMER_SETTINGS } from "../test/support/MockKafkaCluster.ts"
 import { freePort, sleep, within } from "../test/support/ServiceProcess.ts"
+import type { ModeName } from "./BenchArgs.ts"
 import type { CaseSize, InputTally } from "./BenchCase.ts"
 import { cpuMicrosOf, peakRssOf, rssOf } from "./ProcFs.ts"
 import { sampleRss } from "./RssSampler.ts"
@@ -18,12 +19,12 @@ import { APPLICATION_ID, TOPICS, type WireCluster } from "./WireCluster.ts"
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 
 /** The service's settings on the mock, as the wire tests use them (quick group joins, quiet kafkajs, no traces). */
-const serviceEnv = (bootstrap: string, httpPort: number): NodeJS.ProcessEnv => ({
+const serviceEnv = (bootstrap: string, httpPort: number, mode: ModeName): NodeJS.ProcessEnv => ({
   ...process.env,
   BOOTSTRAP_SERVERS: bootstrap,
   APPLICATION_ID,
-  // One member reading the inputs directly: WireCluster creates no repartition topics (scaled out is the service's default).
-  PARTITION_ASSIGNMENT: "single-active",
+  // WireCluster created the topics the service's plan lists for this mode.
+  PARTITION_ASSIGNMENT: mode,
   HTTP_PORT: String(httpPort),
   KAFKA_SESSION_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.sessionTimeout),
   KAFKA_REBALANCE_TIMEOUT_MS: String(MOCK_CONSUMER_SETTINGS.rebalanceTimeout),
@@ -87,7 +88,7 @@ export const serviceRun = async (wire: WireCluster, size: CaseSize, input: Input
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, "bin", "review-aggregator")], {
     cwd: repoRoot,
-    env: serviceEnv(wire.cluster.bootstrap, httpPort),
+    env: serviceEnv(wire.cluster.bootstrap, httpPort, wire.mode),
     stdio: ["ignore", "pipe", "pipe"]
   })
   const pid = child.pid!

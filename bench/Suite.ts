@@ -2,7 +2,7 @@
  * `npm run bench`: the benchmark suite. Runs each chosen case on each chosen path in a
  * fresh process and prints a block per run and a summary table, or one JSON document.
  *
- *   npm run bench -- [reviews] [--path inprocess|wire|all] [--case ...] [--reviews N] [--repeat N] [--json]
+ *   npm run bench -- [reviews] [--path inprocess|wire|all] [--case ...] [--reviews N] [--repeat N] [--mode ...] [--json]
  */
 import { spawnSync } from "node:child_process"
 import { cpus } from "node:os"
@@ -13,6 +13,7 @@ import { runChild } from "./ChildRun.ts"
 import { mediansOf } from "./Medians.ts"
 import { runBlock, summaryTable } from "./ResultTable.ts"
 import type { RunResult } from "./RunResult.ts"
+import { coPartitionedMisfit } from "./WireCluster.ts"
 
 const stop = (message: string): never => {
   console.error(message)
@@ -28,6 +29,11 @@ const args: BenchArgs = (() => {
   }
 })()
 
+if (args.paths.includes("wire") && args.mode === "co-partitioned") {
+  const misfits = args.cases.map((name) => coPartitionedMisfit(caseSize("wire", name, args.reviews))).filter((m) => m !== undefined)
+  if (misfits.length > 0) stop(`error: --mode co-partitioned on the wire: ${misfits.join("; ")}\n${USAGE}`)
+}
+
 if (args.paths.includes("wire")) {
   const toolchain = mockClusterAvailable()
   if (!toolchain.ok) stop(`error: --path wire needs the mock Kafka cluster: ${toolchain.reason}`)
@@ -40,8 +46,8 @@ for (const path of args.paths) {
   for (const name of args.cases) {
     const size = caseSize(path, name, args.reviews)
     for (let i = 1; i <= args.repeat; i++) {
-      console.error(`bench: ${path} / ${name}, ${size.reviews.toLocaleString("en")} reviews${args.repeat > 1 ? ` (run ${i} of ${args.repeat})` : ""}`)
-      const run = await runChild(path, name, size.reviews).catch((error: unknown) => stop(`error: ${error instanceof Error ? error.message : String(error)}`))
+      console.error(`bench: ${path}${path === "wire" ? ` (${args.mode})` : ""} / ${name}, ${size.reviews.toLocaleString("en")} reviews${args.repeat > 1 ? ` (run ${i} of ${args.repeat})` : ""}`)
+      const run = await runChild(path, name, size.reviews, args.mode).catch((error: unknown) => stop(`error: ${error instanceof Error ? error.message : String(error)}`))
       runs.push(run)
       // With --json the blocks go to stderr, so a long suite cut short still shows what it measured.
       if (args.json) console.error(`${runBlock(run)}\n`)
@@ -61,7 +67,7 @@ if (args.json) {
     cpuModel: cpu[0]?.model ?? "unknown",
     finishedAt: new Date().toISOString(),
     command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
-    args: { paths: args.paths, cases: args.cases, reviews: args.reviews ?? null, repeat: args.repeat },
+    args: { paths: args.paths, cases: args.cases, reviews: args.reviews ?? null, repeat: args.repeat, mode: args.mode },
     runs,
     medians
   }, null, 2))

@@ -29,7 +29,7 @@ const bench = (args: ReadonlyArray<string>, timeoutMs: number): Promise<Ran> =>
 interface BenchDocument {
   readonly node: string
   readonly cpus: number
-  readonly args: { readonly paths: ReadonlyArray<string>; readonly cases: ReadonlyArray<string>; readonly reviews: number | null; readonly repeat: number }
+  readonly args: { readonly paths: ReadonlyArray<string>; readonly cases: ReadonlyArray<string>; readonly reviews: number | null; readonly repeat: number; readonly mode: string }
   readonly runs: ReadonlyArray<RunResult>
   readonly medians: ReadonlyArray<Median>
 }
@@ -70,12 +70,13 @@ describe("npm run bench", () => {
   it("in process with --json: one document, each case consistent with itself", async () => {
     const doc = documentOf(await bench(["--json", "--reviews", "2000"], 180_000))
     expect(doc.node, "the Node version").toBe(process.version)
-    expect(doc.args).toEqual({ paths: ["inprocess"], cases: ["one-job", "many-jobs", "envelopes"], reviews: 2000, repeat: 1 })
+    expect(doc.args).toEqual({ paths: ["inprocess"], cases: ["one-job", "many-jobs", "envelopes"], reviews: 2000, repeat: 1, mode: "single-active" })
     expect(doc.runs.map((r) => `${r.path}/${r.case}`)).toEqual(["inprocess/one-job", "inprocess/many-jobs", "inprocess/envelopes"])
     for (const run of doc.runs) {
       expectConsistent(run, 2000)
       expect(run.floor.recordsCounted, `${run.case}: records the JSON floor counted`).toBe(run.input.records)
       expect(run.heap?.evicted, `${run.case}: jobs evicted after their retention`).toBe(true)
+      expect(run.mode, `${run.case}: no partition assignment in process`).toBeUndefined()
     }
     const [oneJob, manyJobs, envelopes] = doc.runs
     expect(oneJob!.size.jobs).toBe(1)
@@ -97,6 +98,11 @@ describe("npm run bench", () => {
     [["--reviews", "-5"], "--reviews"],
     [["--repeat", "0"], "--repeat"],
     [["--json=yes"], "--json"],
+    [["--mode", "scaled-out"], "--mode"],
+    [["--mode=single-active,co-partitioned"], "--mode"],
+    [["--mode"], "--mode"],
+    // One job's records all go to one repartition partition, more than the mock cluster keeps.
+    [["--path", "wire", "--case", "one-job", "--reviews", "200000", "--mode", "co-partitioned"], "--mode co-partitioned"],
     [["--warmup"], "--warmup"],
     [["10", "20"], "positional"]
   ])("stops on %j with a message naming %s and the usage", async (args, named) => {
@@ -119,5 +125,18 @@ describeWire("npm run bench on the wire", { what: "the wire bench", kcat: true }
       expect(run.heap, "no heap figures on the wire").toBeUndefined()
     }
     expect(doc.runs[0]!.size).toMatchObject({ jobs: 5, reviewsPerJob: 200 })
+    expect(doc.runs.map((r) => r.mode), "the default mode").toEqual(["single-active", "single-active"])
+  }, 420_000)
+
+  it("--mode co-partitioned: the repartition stage and the review task read every message on the topics the plan lists, every job done", async () => {
+    const ran = await bench(["--json", "--path", "wire", "--case", "many-jobs", "--reviews", "1000", "--mode", "co-partitioned"], 400_000)
+    const doc = documentOf(ran)
+    expect(doc.args.mode).toBe("co-partitioned")
+    const [run] = doc.runs
+    expectConsistent(run!, 1000)
+    expect(run!.mode).toBe("co-partitioned")
+    expect(doc.medians.map((m) => m.mode)).toEqual(["co-partitioned"])
+    expect(run!.changelog.topics, "changelog topics").toContain("bench-aggregator-job-state-changelog")
+    expect(run!.changelog.topics.some((t) => t.endsWith("-repartition")), "repartition topics are not changelog").toBe(false)
   }, 420_000)
 })

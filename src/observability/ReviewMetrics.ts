@@ -78,15 +78,15 @@ export interface BatchObservation {
 }
 
 /**
- * An observer with its own tally of finished jobs (for the completion ratio), the last
- * known lag of each partition, and the operations log (job outcomes, DLQ summaries).
- * Lag is republished on every observation, ticks included, so it stays current when a
- * partition gets no records; it can only be as new as the last fetch's high watermark.
+ * An observer with its own tally of finished jobs (for the completion ratio) and the
+ * operations log (job outcomes, DLQ summaries). Lag is published for the partitions an
+ * observation read (a gauge keeps its value until the next one), as new as the last
+ * fetch's high watermark. Not republishing every known partition matters scaled out: the
+ * observer runs once per task and event, and there are partitions x topics series.
  */
 export const makeObserver = (options: { readonly dlqSummaryIntervalMs?: number } = {}) => {
   let doneJobs = 0
   let finishedJobs = 0
-  const lag = new Map<string, { readonly topic: string; readonly partition: number; readonly records: number }>()
   const operationsLog = makeOperationsLog(options.dlqSummaryIntervalMs)
   return (o: BatchObservation) => Effect.gen(function*() {
     if (o.input !== undefined) {
@@ -97,11 +97,9 @@ export const makeObserver = (options: { readonly dlqSummaryIntervalMs?: number }
       }
       for (const [topic, n] of perTopic) yield* Metric.update(Metric.withAttributes(recordsIn, { topic }), n)
       for (const { topic, partition, nextOffset, highWatermark } of o.input.partitions) {
-        if (highWatermark !== undefined) lag.set(`${topic}/${partition}`, { topic, partition, records: Math.max(0, highWatermark - nextOffset) })
+        if (highWatermark === undefined) continue
+        yield* Metric.update(Metric.withAttributes(consumerLag, { topic, partition: String(partition) }), Math.max(0, highWatermark - nextOffset))
       }
-    }
-    for (const l of lag.values()) {
-      yield* Metric.update(Metric.withAttributes(consumerLag, { topic: l.topic, partition: String(l.partition) }), l.records)
     }
     if (o.counted.transform > 0) yield* Metric.update(Metric.withAttributes(reviewsCounted, { side: "transform" }), o.counted.transform)
     if (o.counted.analysis > 0) yield* Metric.update(Metric.withAttributes(reviewsCounted, { side: "analysis" }), o.counted.analysis)

@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Cause, Effect, Exit, Layer } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { envOverrides } from "../support/EnvOverrides.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { KafkaConfig } from "../../src/config/KafkaConfig.ts"
 import { sampleDir } from "../support/Samples.ts"
@@ -28,20 +29,7 @@ const companions: Readonly<Record<string, Record<string, string>>> = {
   KAFKA_SASL_PASSWORD: { KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u" }
 }
 
-const saved = new Map<string, string | undefined>()
-const setEnv = (vars: Record<string, string>) => {
-  for (const [name, value] of Object.entries(vars)) {
-    if (!saved.has(name)) saved.set(name, process.env[name])
-    process.env[name] = value
-  }
-}
-afterEach(() => {
-  for (const [name, value] of saved) {
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
-  saved.clear()
-})
+const setEnv = envOverrides()
 
 /** Builds the settings layers as the service does (they read process.env) and returns the failure, if any. */
 const startUpFailure = async (): Promise<string | undefined> => {

@@ -4,26 +4,14 @@
  * and anything but a positive whole number of bytes stops start-up naming the variable.
  */
 import { Cause, Effect, Exit } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { envOverrides } from "../support/EnvOverrides.ts"
 import { KafkaConfig, type KafkaSettings } from "../../src/config/KafkaConfig.ts"
 import { consumerConfig } from "../../src/kernel/kafka/KafkaJsConsumer.ts"
 
 const NAMES = ["KAFKA_FETCH_MAX_BYTES", "KAFKA_FETCH_MAX_BYTES_PER_PARTITION"] as const
 
-const saved = new Map<string, string | undefined>()
-const setEnv = (vars: Record<string, string>) => {
-  for (const [name, value] of Object.entries(vars)) {
-    if (!saved.has(name)) saved.set(name, process.env[name])
-    process.env[name] = value
-  }
-}
-afterEach(() => {
-  for (const [name, value] of saved) {
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
-  saved.clear()
-})
+const setEnv = envOverrides()
 
 /** The Kafka settings as start-up reads them from process.env, or the failure's text. */
 const readSettings = async (): Promise<KafkaSettings | string> => {

@@ -16,8 +16,10 @@ import type { StoreSpec } from "./StoreSpec.ts"
 import * as ValueCodec from "./ValueCodec.ts"
 
 interface Slot<K, V> {
-  readonly key: K
+  /** Undefined in a store of compact slots: the key is decoded from its text when needed (see `compactSlots`). */
+  readonly key: K | undefined
   readonly value: V
+  /** Time of last write; 0 in a store without retention, which never reads it. */
   readonly writtenAt: number
 }
 
@@ -25,6 +27,20 @@ interface Slot<K, V> {
 export interface ChangelogEntry {
   readonly key: string
   readonly value: string | null
+}
+
+/**
+ * The slot of a compact store: its value alone. A class of its own, not the shape of
+ * other stores' slots, whose time field holds doubles (a boxed number per slot).
+ */
+class CompactSlot<V> {
+  constructor(readonly value: V) {}
+  get key(): undefined {
+    return undefined
+  }
+  get writtenAt(): number {
+    return 0
+  }
 }
 
 export class KeyValueStore<K, V> {
@@ -51,6 +67,14 @@ export class KeyValueStore<K, V> {
   private readonly keyCodec: StoreKey<K>
   private readonly unlogged: boolean
   private readonly valueCodec: ValueCodec.ValueCodec<V>
+  private readonly timed: boolean
+  /**
+   * A packed store without retention keeps no key object per entry: it may hold a
+   * million entries of a running entity, where a key tuple and a time per entry were a
+   * third of its memory and all of it promoted to the old generation. The key is decoded
+   * from its text on the paths that need it (listing entries, dropping a group, undoing).
+   */
+  private readonly compactSlots: boolean
   /** The task's clock, set by the runtime before each event (for retention). */
   now = 0
   /**
@@ -63,6 +87,8 @@ export class KeyValueStore<K, V> {
   constructor(readonly spec: StoreSpec<K, V>) {
     this.keyCodec = spec.key
     this.unlogged = spec.logged === false
+    this.timed = spec.ttl !== undefined
+    this.compactSlots = spec.packed !== undefined && !this.timed
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined ? undefined : new Map()
     this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
@@ -86,9 +112,9 @@ export class KeyValueStore<K, V> {
     const text = this.textOf(key)
     const prev = this.data.get(text)
     // Values are immutable: putting the one already there changes nothing (unless retention counts from the write).
-    if (prev !== undefined && prev.value === value && this.spec.ttl === undefined) return
+    if (prev !== undefined && prev.value === value && !this.timed) return
     this.touch(text, key, prev)
-    this.write(text, { key, value, writtenAt: this.now }, prev)
+    this.write(text, this.slotOf(key, value, this.now), prev, key)
   }
 
   /** Removes the key; true if it was there. */
@@ -97,12 +123,12 @@ export class KeyValueStore<K, V> {
     const prev = this.data.get(text)
     if (prev === undefined) return false
     this.touch(text, key, prev)
-    this.erase(text)
+    this.erase(text, key)
     return true
   }
 
   *entries(): IterableIterator<readonly [K, V]> {
-    for (const slot of this.data.values()) yield [slot.key, slot.value]
+    for (const [text, slot] of this.data) yield [this.keyOf(text, slot), slot.value]
   }
 
   *values(): IterableIterator<V> {
@@ -113,7 +139,7 @@ export class KeyValueStore<K, V> {
   *group(group: string): IterableIterator<readonly [K, V]> {
     for (const text of [...(this.groups?.get(group) ?? [])]) {
       const slot = this.data.get(text)
-      if (slot !== undefined) yield [slot.key, slot.value]
+      if (slot !== undefined) yield [this.keyOf(text, slot), slot.value]
     }
   }
 
@@ -127,9 +153,10 @@ export class KeyValueStore<K, V> {
     for (const text of members) {
       const slot = this.data.get(text)
       if (slot === undefined) continue
-      this.touch(text, slot.key, slot)
+      const key = this.keyOf(text, slot)
+      this.touch(text, key, slot)
       this.data.delete(text)
-      out.push([slot.key, slot.value])
+      out.push([key, slot.value])
     }
     return out
   }
@@ -144,9 +171,10 @@ export class KeyValueStore<K, V> {
     const out: Array<readonly [K, V]> = []
     for (const [text, slot] of this.data) {
       if (slot.writtenAt + ttl > now) break
-      this.touch(text, slot.key, slot)
-      this.erase(text)
-      out.push([slot.key, slot.value])
+      const key = this.keyOf(text, slot)
+      this.touch(text, key, slot)
+      this.erase(text, key)
+      out.push([key, slot.value])
     }
     return out
   }
@@ -222,7 +250,7 @@ export class KeyValueStore<K, V> {
   *changed(): IterableIterator<readonly [K, V | undefined]> {
     for (const text of (this.dirtyKeys ?? this.dirty).keys()) {
       const slot = this.data.get(text)
-      if (slot !== undefined) yield [slot.key, slot.value]
+      if (slot !== undefined) yield [this.keyOf(text, slot), slot.value]
       else {
         const key = this.keyCodec.decode(text)
         if (key._tag === "Success") yield [key.success, undefined]
@@ -246,7 +274,7 @@ export class KeyValueStore<K, V> {
     if (Result.isFailure(value)) return Result.fail(`value of key ${JSON.stringify(entry.key)}: ${value.failure}`)
     const text = this.keyCodec.encode(key.success)
     this.erase(text)
-    this.write(text, { key: key.success, value: value.success.value, writtenAt: value.success.writtenAt })
+    this.write(text, this.slotOf(key.success, value.success.value, value.success.writtenAt), undefined, key.success)
     this.lastWritten?.set(text, entry.value)
     if (this.packed !== undefined) {
       this.packed.legacy(entry.key)
@@ -262,8 +290,8 @@ export class KeyValueStore<K, V> {
       this.legacyKeys = []
       this.packed.restored(
         (text, key, value, writtenAt) => {
-          this.erase(text)
-          if (value !== undefined) this.write(text, { key, value, writtenAt })
+          this.erase(text, key)
+          if (value !== undefined) this.write(text, this.slotOf(key, value, writtenAt), undefined, key)
         },
         (text, key) => this.markDirty(text, key),
         legacy
@@ -328,28 +356,42 @@ export class KeyValueStore<K, V> {
     else this.dirty.set(text, this.data.has(text))
   }
 
-  private write(text: string, slot: Slot<K, V>, prev = this.data.get(text)): void {
+  private slotOf(key: K, value: V, writtenAt: number): Slot<K, V> {
+    if (this.compactSlots) return new CompactSlot(value)
+    return { key, value, writtenAt: this.timed ? writtenAt : 0 }
+  }
+
+  /** The key of an entry: kept in its slot, or (compact slots) decoded from its text. */
+  private keyOf(text: string, slot: Slot<K, V>): K {
+    if (slot.key !== undefined) return slot.key
+    const key = this.keyCodec.decode(text)
+    // Texts of compact slots are always the codec's own encoding of a key.
+    if (Result.isFailure(key)) throw new Error(`store "${this.spec.name}": key text ${JSON.stringify(text)} does not decode: ${key.failure}`)
+    return key.success
+  }
+
+  private write(text: string, slot: Slot<K, V>, prev = this.data.get(text), key?: K): void {
     if (prev !== undefined) {
       // With retention, a write moves the key to the end (order of last write).
-      if (this.spec.ttl !== undefined) this.data.delete(text)
+      if (this.timed) this.data.delete(text)
       this.data.set(text, slot)
       return
     }
     this.data.set(text, slot)
     if (this.groups !== undefined) {
-      const group = this.spec.groupOf!(slot.key)
+      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
       let members = this.groups.get(group)
       if (members === undefined) this.groups.set(group, members = new Set())
       members.add(text)
     }
   }
 
-  private erase(text: string): void {
+  private erase(text: string, key?: K): void {
     const slot = this.data.get(text)
     if (slot === undefined) return
     this.data.delete(text)
     if (this.groups !== undefined) {
-      const group = this.spec.groupOf!(slot.key)
+      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
       const members = this.groups.get(group)
       members?.delete(text)
       if (members?.size === 0) this.groups.delete(group)

@@ -36,8 +36,9 @@ export const runBlock = (run: RunResult): string => {
     line("changelog per review", `${changelog.recordsPerReview.toFixed(2)} records, ${int(changelog.bytesPerReview)} B (${changelog.bytesPerInputByte.toFixed(2)} x input bytes${changelog.bytesExtrapolated ? "; bytes extrapolated: the mock dropped old records" : ""})`)
   ]
   if (run.heap !== undefined) {
-    const { baselineBytes, afterFinishBytes, afterEvictionBytes, evicted } = run.heap
-    lines.push(line("heap after full GC", `baseline ${mib(baselineBytes)}, jobs finished +${mib(afterFinishBytes - baselineBytes)}, after retention +${mib(afterEvictionBytes - baselineBytes)} (${evicted ? "evicted" : "NOT evicted"})`))
+    const { baselineBytes, halfwayBytes, halfwayReviews, afterFinishBytes, afterEvictionBytes, evicted } = run.heap
+    const perReview = halfwayReviews > 0 ? ` (${Math.round((halfwayBytes - baselineBytes) / halfwayReviews)} B per review handled)` : ""
+    lines.push(line("heap after full GC", `baseline ${mib(baselineBytes)}, halfway +${mib(halfwayBytes - baselineBytes)}${perReview}, jobs finished +${mib(afterFinishBytes - baselineBytes)}, after retention +${mib(afterEvictionBytes - baselineBytes)} (${evicted ? "evicted" : "NOT evicted"})`))
   }
   return lines.join("\n")
 }

@@ -55,9 +55,15 @@ export interface RunResult {
     /** Jobs per final `step/status` the service wrote. */
     readonly statuses: Readonly<Record<string, number>>
   }
-  /** In process only: heap after full GCs, at the start, when the jobs finished, after retention. */
+  /**
+   * In process only: heap after full GCs, at the start, halfway through the input (jobs
+   * still running: what their per-review state costs), when the jobs finished, after retention.
+   */
   readonly heap?: {
     readonly baselineBytes: number
+    readonly halfwayBytes: number
+    /** Reviews whose analysis record had been handled at the halfway measurement. */
+    readonly halfwayReviews: number
     readonly afterFinishBytes: number
     readonly afterEvictionBytes: number
     readonly evicted: boolean

@@ -66,16 +66,23 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
     }
   }
 
+  // Halfway through the input (untimed): the heap of jobs still running, per review handled.
+  let halfway: { readonly bytes: number; readonly reviews: number } | undefined
+  let reviewsHandled = 0
   const watch = new Stopwatch()
   const baselineRssBytes = process.memoryUsage.rss()
   const rss = sampleRss(() => process.memoryUsage.rss())
   for (const batch of inputBatches(caseSize)) {
-    for (const line of batch.lines) count(input, line)
+    for (const line of batch.lines) {
+      count(input, line)
+      if (line.topic === "analysis") reviewsHandled++
+    }
     watch.time(() => {
       driver.at(Date.now())
       for (const line of batch.lines) driver.process(settings[`${line.topic}Topic`], line.value)
       apply(driver.endBatch())
     })
+    if (halfway === undefined && reviewsHandled >= caseSize.reviews / 2) halfway = { bytes: heapBytes(), reviews: reviewsHandled }
     // Lets the RSS sampler's timer fire between batches.
     await turn()
   }
@@ -99,6 +106,6 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
     },
     changelog: changelogFigures([...changelogTopics].sort(), changelog, changelogBytes, caseSize, input, false),
     outcome: { jobs: caseSize.jobs, statuses: byStatus },
-    heap: { baselineBytes, afterFinishBytes, afterEvictionBytes, evicted }
+    heap: { baselineBytes, halfwayBytes: halfway?.bytes ?? afterFinishBytes, halfwayReviews: halfway?.reviews ?? reviewsHandled, afterFinishBytes, afterEvictionBytes, evicted }
   }
 }

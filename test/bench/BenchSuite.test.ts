@@ -76,6 +76,9 @@ describe("npm run bench", () => {
       expectConsistent(run, 2000)
       expect(run.floor.recordsCounted, `${run.case}: records the JSON floor counted`).toBe(run.input.records)
       expect(run.heap?.evicted, `${run.case}: jobs evicted after their retention`).toBe(true)
+      // Measured after the first batch that reaches half the reviews: at least half, not all.
+      expect(run.heap!.halfwayReviews, `${run.case}: reviews handled at the halfway heap`).toBeGreaterThanOrEqual(1000)
+      expect(run.heap!.halfwayReviews, `${run.case}: reviews handled at the halfway heap`).toBeLessThan(2000)
       expect(run.mode, `${run.case}: no partition assignment in process`).toBeUndefined()
     }
     const [oneJob, manyJobs, envelopes] = doc.runs

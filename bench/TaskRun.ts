@@ -75,7 +75,7 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
   for (const batch of inputBatches(caseSize)) {
     for (const line of batch.lines) {
       count(input, line)
-      if (line.topic === "analysis") reviewsHandled++
+      if (line.topic === "analysis") reviewsHandled += line.records
     }
     watch.time(() => {
       driver.at(Date.now())

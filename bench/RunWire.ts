@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/RunWire.ts <case> <reviews> [single-active|co-partitioned]
  */
+import { buildCompiledService } from "../test/support/CompiledService.ts"
 import { CASES, type CaseName, MODES, type ModeName } from "./BenchArgs.ts"
 import { caseSize } from "./BenchCase.ts"
 import { kafkaJsFloor } from "./KafkaJsFloor.ts"
@@ -27,11 +28,16 @@ const timeoutMs = 120_000 + (2 * size.reviews) / 0.8
 // Stopped by a signal, exit normally so the exit hooks stop the service and the mock cluster.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130))
 
+// The service as it ships, compiled from the current sources once for this run, before
+// anything else so that a build that fails stops the run at once.
+const compiled = buildCompiledService()
+process.once("exit", compiled.remove)
+
 const wire = await startWireCluster(size, mode as ModeName)
 try {
   const input = await produceInputs(wire, size)
   const floor = await kafkaJsFloor(wire, input, timeoutMs)
-  const run = await serviceRun(wire, size, input, timeoutMs)
+  const run = await serviceRun(compiled, wire, size, input, timeoutMs)
   const changelog = await countChangelog(wire)
   const result: RunResult = {
     path: "wire",

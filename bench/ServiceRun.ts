@@ -1,12 +1,13 @@
 /**
- * The wire path's measured run: the service started as an operator would (`node
- * bin/review-aggregator`, settings in its environment, pointed at the mock cluster), timed
- * from its first records read to every job's final status on the control topic, its CPU and
- * memory read from /proc.
+ * The wire path's measured run: the service started as the image starts it (compiled, the
+ * Dockerfile's CMD: test/support/CompiledService.ts), settings in its environment, pointed
+ * at the mock cluster; timed from its first records read to every job's final status on the
+ * control topic, its CPU and memory read from /proc.
  */
 import { spawn } from "node:child_process"
-import { dirname, join, resolve } from "node:path"
+import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import type { CompiledService } from "../test/support/CompiledService.ts"
 import { MOCK_CONSUMER_SETTINGS } from "../test/support/MockKafkaCluster.ts"
 import { freePort, sleep, within } from "../test/support/ServiceProcess.ts"
 import type { ModeName } from "./BenchArgs.ts"
@@ -79,14 +80,22 @@ const recordsIn = async (httpPort: number): Promise<number> => {
 
 export type ServiceRunResult = Pick<RunResult, "service" | "outcome">
 
-export const serviceRun = async (wire: WireCluster, size: CaseSize, input: InputTally, timeoutMs: number): Promise<ServiceRunResult> => {
+export const serviceRun = async (
+  compiled: CompiledService,
+  wire: WireCluster,
+  size: CaseSize,
+  input: InputTally,
+  timeoutMs: number
+): Promise<ServiceRunResult> => {
   const statuses = new Map<string, string>()
   let finished: ((at: { readonly wall: number; readonly cpuMicros: number }) => void) | undefined
   const allFinished = new Promise<{ readonly wall: number; readonly cpuMicros: number }>((r) => (finished = r))
   const httpPort = await freePort()
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service alone (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
-  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, "bin", "review-aggregator")], {
+  // From the checkout, as before, so that files the flags write (profiles) land there and
+  // not in the compiled copy's temporary directory.
+  const child = spawn(process.execPath, [...nodeArgs, ...compiled.nodeOptions, compiled.script], {
     cwd: repoRoot,
     env: serviceEnv(wire.cluster.bootstrap, httpPort, wire.mode),
     stdio: ["ignore", "pipe", "pipe"]

@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { type Config, ConfigProvider, Effect } from "effect"
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -19,6 +19,7 @@ import { KafkaSettings } from "../../src/config/KafkaConfig.ts"
 import { repartitionTopic } from "../../src/kernel/topology/Repartition.ts"
 import { TelemetrySettings } from "../../src/observability/Telemetry.ts"
 import { repartitionGroup, runsRepartition } from "../../src/review/RepartitionStage.ts"
+import { imageCommand } from "../support/CompiledService.ts"
 import { render, renderInstalled, type Resource } from "../support/Kustomize.ts"
 import { listTopics } from "../support/TopicsCommand.ts"
 
@@ -192,7 +193,9 @@ describe("k8s manifests", () => {
     }
   })
 
-  it.each(serviceRenders)("%s: the service can write where it writes (tsx's compile cache in /tmp)", (_, resources) => {
+  // The compiled service writes no file (test/deploy/CompiledBundle.test.ts); /tmp stays
+  // writable beside the read-only root filesystem for what looks for os.tmpdir().
+  it.each(serviceRenders)("%s: /tmp is a writable emptyDir", (_, resources) => {
     const pod = appWorkload(resources).spec.template.spec
     const tmp = (appContainer(resources).volumeMounts ?? []).find((m: any) => m.mountPath === "/tmp")
     expect(tmp, "a volume mounted at /tmp").toBeDefined()
@@ -408,19 +411,40 @@ describe("otel collector", () => {
 })
 
 describe("Dockerfile", () => {
-  it("starts an entry point that exists, with node as PID 1 (the manifests use the image's CMD)", () => {
+  it("starts an entry point the image holds, with node as PID 1 (the manifests use the image's CMD)", () => {
     const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8")
     const cmd = /^CMD (\[.*\])\s*$/m.exec(dockerfile)?.[1]
     expect(cmd, "an exec-form CMD, so SIGTERM reaches node").toBeDefined()
     const args = JSON.parse(cmd!) as Array<string>
     expect(args[0]).toBe("node")
-    // `node --import tsx src/main.ts` or `node bin/review-aggregator`: the first argument that is not an option's.
+    // `node --enable-source-maps dist/main.js`: the first argument that is not an option's.
     const entry = args.slice(1).find((a, i, all) => !a.startsWith("-") && all[i - 1] !== "--import")
     expect(entry, "the script node runs").toBeDefined()
-    expect(existsSync(join(root, entry!)), `${entry} exists`).toBe(true)
+    // Built in the image (test/deploy/CompiledBundle.test.ts builds and runs it): it is in a
+    // directory the final stage copies in.
+    const finalStage = dockerfile.split(/^FROM /m).at(-1)!
+    const copied = [...finalStage.matchAll(/^COPY .* (\S+)$/gm)].map((m) => m[1]!.replace(/^\.\//, "").replace(/\/$/, ""))
+    expect(copied, `the final stage copies ${entry}'s directory`).toContain(entry!.split("/")[0])
     for (const workload of [...serviceRenders.flatMap(([, r]) => workloads(r))]) {
       const container = workload.spec.template.spec.containers[0]
       expect([container.command, container.args], `${workload.kind} runs the image's CMD`).toEqual([undefined, undefined])
     }
+  })
+
+  it("runs what the manifests and the docs say the image's CMD is", () => {
+    const cmd = imageCommand().join(" ")
+    const k8sFiles = (dir: string): Array<string> =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? k8sFiles(join(dir, e.name)) : e.name.endsWith(".yaml") ? [join(dir, e.name)] : []
+      )
+    const files = ["README.md", ...readdirSync(join(root, "docs")).map((f) => join("docs", f)), ...k8sFiles("k8s")]
+    // "the image's CMD, `...`", "`CMD` is `...`": the command quoted right after the word.
+    const quoted = files.flatMap((file) =>
+      [...readFileSync(join(root, file), "utf8").matchAll(/(?:`CMD`|\bCMD\b(?!`))[^`\n|]{0,20}`([^`]+)`/g)].map((m) => ({ file, says: m[1] }))
+    )
+    expect(quoted.filter((q) => q.says !== cmd), `quoted as the image's CMD, which is \`${cmd}\``).toEqual([])
+    expect(new Set(quoted.map((q) => q.file))).toEqual(
+      new Set(["README.md", "docs/operations.md", "docs/performance.md", "k8s/base/deployment.yaml", "k8s/overlays/exactly-once/statefulset.yaml"])
+    )
   })
 })

@@ -33,8 +33,10 @@ const readmeCommands = (markdown: string): ReadonlyArray<ReadmeCommand> =>
 const notRun: Readonly<Record<string, string>> = {
   "npm ci": "installs the dependencies this test runs on; .ci/run runs it before the suite",
   "npm test": "runs the suite this test belongs to",
-  "BOOTSTRAP_SERVERS=broker:9092 bin/review-aggregator": "needs a Kafka broker named broker; test/docs/StartCommand.test.ts and the wire suite run the same command",
-  "BOOTSTRAP_SERVERS=reviews-kafka-bootstrap.kafka.svc:9093 KAFKA_SSL_CA_FILE=/etc/kafka-ca/ca.crt KAFKA_SASL_MECHANISM=scram-sha-512 KAFKA_SASL_USERNAME=review-aggregator KAFKA_SASL_PASSWORD=... bin/review-aggregator":
+  "BOOTSTRAP_SERVERS=broker:9092 bin/review-aggregator-dist":
+    "needs a Kafka broker named broker; test/deploy/CompiledBundle.test.ts runs the same command on the same build, as the image lays it out",
+  "BOOTSTRAP_SERVERS=broker:9092 bin/review-aggregator": "needs a Kafka broker named broker; test/docs/StartCommand.test.ts runs the same command",
+  "BOOTSTRAP_SERVERS=reviews-kafka-bootstrap.kafka.svc:9093 KAFKA_SSL_CA_FILE=/etc/kafka-ca/ca.crt KAFKA_SASL_MECHANISM=scram-sha-512 KAFKA_SASL_USERNAME=review-aggregator KAFKA_SASL_PASSWORD=... bin/review-aggregator-dist":
     "needs a Strimzi cluster with TLS and SCRAM credentials"
 }
 
@@ -82,6 +84,12 @@ const outcomeOf = (terminal: { readonly step: string; readonly status: string })
 
 /** Commands run here, each with what its output must show besides exit status 0. */
 const runs: Readonly<Record<string, { readonly before?: () => void; readonly check: (ran: Ran) => void }>> = {
+  "npm run build": {
+    before: () => rmSync(join(repoRoot, "dist"), { recursive: true, force: true }),
+    check: () => {
+      for (const file of ["main.js", "main.js.map"]) expect(existsSync(join(repoRoot, "dist", file)), `dist/${file} written`).toBe(true)
+    }
+  },
   "npm run demo": {
     check: (ran) => expect(ran.stdout).toContain("every outcome and count is what the generator planted")
   },

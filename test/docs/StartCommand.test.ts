@@ -1,7 +1,8 @@
 /**
- * The start command the README gives supervisors and the image runs (bin/review-aggregator):
- * the service runs in that very process, so a refused setting is its exit status and
- * SIGTERM reaches the service, which stops cleanly with exit 0.
+ * The start command the README gives for a checkout (bin/review-aggregator, the package's
+ * bin): it runs the TypeScript sources under tsx inside that very process, so a refused
+ * setting is its exit status and SIGTERM reaches the service, which stops cleanly with exit
+ * 0. The image runs the compiled service instead: test/deploy/CompiledBundle.test.ts.
  */
 import { accessSync, constants, readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
@@ -15,13 +16,14 @@ const command = join(repoRoot, "bin", "review-aggregator")
 afterEach(killServices)
 
 describe("bin/review-aggregator", () => {
-  it("is the package's bin and the image's command, and is executable", () => {
+  it("is the package's bin, is executable and runs the sources with tsx, a development dependency", () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"))
     expect(pkg.bin).toEqual({ "review-aggregator": "bin/review-aggregator" })
     expect(() => accessSync(command, constants.X_OK), "bin/review-aggregator must be executable").not.toThrow()
-    const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8")
-    expect(dockerfile).toMatch(/^CMD \["node", "bin\/review-aggregator"\]$/m)
-    expect(dockerfile).toMatch(/^COPY bin \.\/bin$/m)
+    expect(readFileSync(command, "utf8")).toContain('"../src/main.ts"')
+    // `npm ci` installs it. The image (`npm ci --omit=dev`) has neither tsx nor this launcher:
+    // it runs the compiled service (test/deploy/CompiledBundle.test.ts).
+    expect(pkg.devDependencies.tsx).toBeDefined()
   })
 
   it("exits 1 naming the variable when a setting is empty", async () => {

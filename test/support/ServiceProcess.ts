@@ -1,17 +1,22 @@
 /**
  * The service as a real process, for tests that run it as an operator would: start it
- * (src/main.ts under tsx, or the bin/review-aggregator start command) with settings, wait
- * until it is healthy, ready or has logged a line, read its output, signal it, await its exit.
+ * (src/main.ts under tsx, the bin/review-aggregator launcher, or compiled as the image runs
+ * it) with settings, wait until it is healthy, ready or has logged a line, read its output,
+ * signal it, await its exit.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import { delimiter, dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import type { CompiledService } from "./CompiledService.ts"
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 
-/** How the service is started: its module under tsx, or the start command the image runs. */
-export type Entry = "src/main.ts" | "bin/review-aggregator"
+/**
+ * How the service is started: its module under tsx, the launcher that runs it from the
+ * sources, or compiled (test/support/CompiledService.ts) and started with the image's CMD.
+ */
+export type Entry = "src/main.ts" | "bin/review-aggregator" | CompiledService
 
 /** Settings for the process; `undefined` removes a variable this test process has. */
 export type ServiceEnv = Readonly<Record<string, string | undefined>>
@@ -113,12 +118,15 @@ export const startService = async (env: ServiceEnv = {}, entry: Entry = "src/mai
   for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name]
   const child = entry === "src/main.ts"
     ? spawn(process.execPath, ["--import", "tsx", entry], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: merged })
+    : entry === "bin/review-aggregator"
     // Executed itself, as a supervisor would: its `#!/usr/bin/env node` finds the Node running this test.
-    : spawn(join(repoRoot, entry), [], {
+    ? spawn(join(repoRoot, entry), [], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...merged, PATH: `${dirname(process.execPath)}${delimiter}${merged["PATH"] ?? ""}` }
     })
+    // The image's CMD as written, from the directory standing in for its WORKDIR.
+    : spawn(process.execPath, [...entry.args], { cwd: entry.dir, stdio: ["ignore", "pipe", "pipe"], env: merged })
   live.add(child)
   let output = ""
   let stdout = ""

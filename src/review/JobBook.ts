@@ -16,7 +16,7 @@ import { isFinished, newJob, withQuality, type CountedStep, type Job } from "./J
 import { evaluate } from "./JobLifecycle.ts"
 import { publishAggregate, publishDecision, publishRow, type JobSinks } from "./JobOutputs.ts"
 import { joinRow } from "./JoinedRow.ts"
-import { Flags, freeze, has, sentimentOf, withSentiment } from "./ReviewIndex.ts"
+import { Flags, has, IndexFreezer, sentimentOf, withSentiment } from "./ReviewIndex.ts"
 import * as ReviewEvent from "./ReviewEvent.ts"
 import { readableId } from "./ReviewSources.ts"
 import type { AnalysisRecord } from "./schema/AnalysisRecord.ts"
@@ -294,9 +294,9 @@ export class JobBook {
 
   /** Releases per-review state: the index freezes to fingerprints, waiting join sides are dead-lettered. */
   private finish(job: Job, ctx: Ctx): void {
-    const index = new Map<string, number>()
-    for (const [[, reviewId], flags] of this.stores.reviews.deleteGroup(job.jobId)) index.set(reviewId, flags)
-    const frozen = freeze(index)
+    const freezer = new IndexFreezer()
+    this.stores.reviews.dropGroup(job.jobId, ([, reviewId], flags) => freezer.add(reviewId, flags))
+    const frozen = freezer.build()
     for (const side of ["transform", "analysis"] as const) {
       frozen[side].chunks(FROZEN_CHUNK).forEach((chunk, i) => this.stores.frozen.put([job.jobId, side, String(i)], chunk))
     }

@@ -5,7 +5,7 @@
  * the job finishes it freezes into two FingerprintSets (8 bytes a review) that answer
  * only "was this id counted?" for late-record detection.
  */
-import { FingerprintSet } from "../kernel/state/FingerprintSet.ts"
+import { FingerprintSet, FingerprintSetBuilder } from "../kernel/state/FingerprintSet.ts"
 import type { Sentiment } from "./schema/Lenient.ts"
 import { sentimentIndex, sentimentOfIndex } from "./stats/SentimentStats.ts"
 
@@ -29,12 +29,17 @@ export interface FrozenReviews {
   readonly analysis: FingerprintSet
 }
 
-export const freeze = (index: ReadonlyMap<string, number>): FrozenReviews => {
-  const transform: Array<string> = []
-  const analysis: Array<string> = []
-  for (const [id, flags] of index) {
-    if (has(flags, Flags.transform)) transform.push(id)
-    if (has(flags, Flags.analysis)) analysis.push(id)
+/** Freezes an index handed over one review at a time (a job's index may hold a million). */
+export class IndexFreezer {
+  private readonly transform = new FingerprintSetBuilder()
+  private readonly analysis = new FingerprintSetBuilder()
+
+  add(reviewId: string, flags: number): void {
+    if (has(flags, Flags.transform)) this.transform.add(reviewId)
+    if (has(flags, Flags.analysis)) this.analysis.add(reviewId)
   }
-  return { transform: FingerprintSet.of(transform), analysis: FingerprintSet.of(analysis) }
+
+  build(): FrozenReviews {
+    return { transform: this.transform.build(), analysis: this.analysis.build() }
+  }
 }

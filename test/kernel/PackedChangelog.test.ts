@@ -199,3 +199,25 @@ describe("undoing a record", () => {
       expect(store.flush()).toEqual(twin.flush())
     })))
 })
+
+describe("changed keys", () => {
+  const unpacked: StoreSpec<Key, string> = { name: "unpacked", key: StoreKey.compactStrings(2), value: Schema.String, groupOf: (k) => k[0] }
+  const listed = (store: KeyValueStore<Key, string>) =>
+    [...store.changed()].map(([k, v]) => `${JSON.stringify(k)}=${v === undefined ? "deleted" : JSON.stringify(v)}`).sort()
+
+  // A packed store drops a group without tracking its keys one by one; it still lists each of them.
+  it("lists the same keys and values as a store that is not packed, dropped groups included", () =>
+    fc.assert(fc.property(batches, (script) => {
+      const packed = new KeyValueStore(plain)
+      const reference = new KeyValueStore(unpacked)
+      for (const batch of script) {
+        for (const o of batch) {
+          apply(packed, o)
+          apply(reference, o)
+        }
+        expect(listed(packed)).toEqual(listed(reference))
+        packed.flush()
+        reference.flush()
+      }
+    })))
+})

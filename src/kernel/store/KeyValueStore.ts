@@ -64,6 +64,14 @@ export class KeyValueStore<K, V> {
   private readonly undoTexts: Array<string> = []
   private readonly undoSlots: Array<Slot<K, V> | undefined> = []
   private readonly undoDirty: Array<string> = []
+  /** Groups the record dropped first in this batch, and keys it added to a group dropped before it. */
+  private readonly undoDropped: Array<string> = []
+  private readonly undoMerged: Array<readonly [Set<string>, string]> = []
+  /**
+   * A packed store's groups dropped whole since the last flush, with the key texts they
+   * had (for `changed`): the flush tombstones their chunks without a change per key.
+   */
+  private readonly droppedGroups: Map<string, Set<string>> | undefined
   private readonly keyCodec: StoreKey<K>
   private readonly unlogged: boolean
   private readonly valueCodec: ValueCodec.ValueCodec<V>
@@ -93,6 +101,7 @@ export class KeyValueStore<K, V> {
     this.groups = spec.groupOf === undefined ? undefined : new Map()
     this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
     this.dirtyKeys = this.packed === undefined ? undefined : new Map()
+    this.droppedGroups = this.packed === undefined ? undefined : new Map()
     this.lastWritten = spec.writeOnChange === true ? new Map() : undefined
   }
 
@@ -145,20 +154,47 @@ export class KeyValueStore<K, V> {
 
   /** Deletes every entry of a group and returns them. */
   deleteGroup(group: string): ReadonlyArray<readonly [K, V]> {
-    const members = this.groups?.get(group)
-    if (members === undefined) return []
     const out: Array<readonly [K, V]> = []
+    this.dropGroup(group, (key, value) => void out.push([key, value]))
+    return out
+  }
+
+  /**
+   * Deletes every entry of a group, handing each to `each` (if given) instead of returning
+   * a list: a group may hold a million entries (the index of a large job), and a list of
+   * them, with a decoded key and, packed, a change per entry, was a passing peak of
+   * hundreds of MB when such a group ended. A packed store forgets the group whole: its
+   * chunks are tombstoned at the next flush, and its keys are not tracked one by one.
+   */
+  dropGroup(group: string, each?: (key: K, value: V) => void): void {
+    const members = this.groups?.get(group)
+    if (members === undefined) return
     // The whole group goes: its member set is dropped once, not emptied key by key.
     this.groups!.delete(group)
+    const dropped = this.droppedGroups
+    let merged: Set<string> | undefined
+    if (dropped !== undefined) {
+      merged = dropped.get(group)
+      if (merged === undefined) {
+        dropped.set(group, members)
+        if (this.recording) this.undoDropped.push(group)
+      }
+    }
     for (const text of members) {
       const slot = this.data.get(text)
       if (slot === undefined) continue
-      const key = this.keyOf(text, slot)
-      this.touch(text, key, slot)
+      const key = each === undefined && dropped !== undefined ? undefined : this.keyOf(text, slot)
+      if (dropped === undefined) this.touch(text, key!, slot)
+      else {
+        this.remember(text, slot)
+        if (merged !== undefined && !merged.has(text)) {
+          merged.add(text)
+          if (this.recording) this.undoMerged.push([merged, text])
+        }
+      }
       this.data.delete(text)
-      out.push([key, slot.value])
+      each?.(key!, slot.value)
     }
-    return out
   }
 
   /**
@@ -193,6 +229,8 @@ export class KeyValueStore<K, V> {
       this.undoSlots.length = 0
     }
     if (this.undoDirty.length > 0) this.undoDirty.length = 0
+    if (this.undoDropped.length > 0) this.undoDropped.length = 0
+    if (this.undoMerged.length > 0) this.undoMerged.length = 0
   }
 
   /** Puts back every key the record touched, as it was before the record. */
@@ -205,6 +243,8 @@ export class KeyValueStore<K, V> {
     }
     const dirty = this.dirtyKeys ?? this.dirty
     for (const text of this.undoDirty) dirty.delete(text)
+    for (const group of this.undoDropped) this.droppedGroups!.delete(group)
+    for (const [texts, text] of this.undoMerged) texts.delete(text)
     this.commit()
     // Re-inserted slots moved to the end; retention needs order of last write back.
     if (touched > 0 && this.spec.ttl !== undefined) this.reorderByWriteTime()
@@ -235,6 +275,10 @@ export class KeyValueStore<K, V> {
   }
 
   private flushPacked(packed: PackedChangelog<K, V>): ReadonlyArray<ChangelogEntry> {
+    // Dropped groups first: their keys are then held by no chunk, and a key of theirs changed earlier in the batch writes nothing.
+    const tombstones: Array<ChangelogEntry> = []
+    for (const group of this.droppedGroups!.keys()) packed.dropGroup(group, tombstones)
+    this.droppedGroups!.clear()
     const changes: Array<PackedChange<K, V>> = []
     this.dirtyKeys!.forEach((key, text) => {
       const slot = this.data.get(text)
@@ -243,18 +287,26 @@ export class KeyValueStore<K, V> {
       changes.push({ text, key: slot?.key ?? key, slot })
     })
     this.dirtyKeys!.clear()
-    return packed.flush(changes, (group) => this.groups!.has(group))
+    const chunks = packed.flush(changes, (group) => this.groups!.has(group))
+    return tombstones.length === 0 ? chunks : [...tombstones, ...chunks]
   }
 
   /** Keys changed since the last flush, with their current value (undefined: deleted); a scratch (unlogged) store tracks none. */
   *changed(): IterableIterator<readonly [K, V | undefined]> {
-    for (const text of (this.dirtyKeys ?? this.dirty).keys()) {
-      const slot = this.data.get(text)
-      if (slot !== undefined) yield [this.keyOf(text, slot), slot.value]
-      else {
-        const key = this.keyCodec.decode(text)
-        if (key._tag === "Success") yield [key.success, undefined]
-      }
+    const dirty = this.dirtyKeys ?? this.dirty
+    for (const text of dirty.keys()) yield* this.current(text)
+    if (this.droppedGroups === undefined) return
+    for (const texts of this.droppedGroups.values()) {
+      for (const text of texts) if (!dirty.has(text)) yield* this.current(text)
+    }
+  }
+
+  private *current(text: string): IterableIterator<readonly [K, V | undefined]> {
+    const slot = this.data.get(text)
+    if (slot !== undefined) yield [this.keyOf(text, slot), slot.value]
+    else {
+      const key = this.keyCodec.decode(text)
+      if (key._tag === "Success") yield [key.success, undefined]
     }
   }
 
@@ -333,10 +385,7 @@ export class KeyValueStore<K, V> {
 
   /** Before a change of `text`, whose slot is `prev`: remembered to undo it, and dirty. */
   private touch(text: string, key: K, prev: Slot<K, V> | undefined): void {
-    if (this.recording) {
-      this.undoTexts.push(text)
-      this.undoSlots.push(prev)
-    }
+    this.remember(text, prev)
     // Scratch state writes no changelog: nothing to remember for the flush.
     if (this.unlogged) return
     const dirtyKeys = this.dirtyKeys
@@ -348,6 +397,14 @@ export class KeyValueStore<K, V> {
     } else if (!this.dirty.has(text)) {
       this.dirty.set(text, prev !== undefined)
       if (this.recording) this.undoDirty.push(text)
+    }
+  }
+
+  /** Before a change of `text`, whose slot is `prev`: remembered to undo it (while a record is handled). */
+  private remember(text: string, prev: Slot<K, V> | undefined): void {
+    if (this.recording) {
+      this.undoTexts.push(text)
+      this.undoSlots.push(prev)
     }
   }
 

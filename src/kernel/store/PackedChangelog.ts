@@ -83,14 +83,7 @@ export class PackedChangelog<K, V> {
     }
     for (const [group, list] of byGroup) {
       if (!groupAlive(group)) {
-        // The whole group is gone: so is every chunk of it, deletions included.
-        for (const seq of [...(this.groupChunks.get(group) ?? [])]) {
-          for (const text of this.chunks.get(seq)!.keys) {
-            this.latest.delete(text)
-            this.copies.delete(text)
-          }
-          out.push({ key: this.drop(seq), value: null })
-        }
+        this.dropGroup(group, out)
         continue
       }
       let parts: Array<string> = []
@@ -126,6 +119,17 @@ export class PackedChangelog<K, V> {
       emit()
     }
     return out
+  }
+
+  /** The whole group is gone: so is every chunk of it, deletions included (tombstones to `out`). */
+  dropGroup(group: string, out: Array<ChunkEntry>): void {
+    for (const seq of [...(this.groupChunks.get(group) ?? [])]) {
+      for (const text of this.chunks.get(seq)!.keys) {
+        this.latest.delete(text)
+        this.copies.delete(text)
+      }
+      out.push({ key: this.drop(seq), value: null })
+    }
   }
 
   /** Whether a chunk holds a record of the key (so that deleting it must be written). */

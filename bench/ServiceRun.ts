@@ -78,6 +78,32 @@ const recordsIn = async (httpPort: number): Promise<number> => {
   return sum
 }
 
+/** Join keys waiting for their other side (its /metrics; the service updates the gauge on its clock ticks). */
+const pendingJoinKeys = async (httpPort: number): Promise<number> => {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
+  return Number(/^\w+_state_pending_join_keys(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? 0)
+}
+
+/**
+ * Polls the pending join keys while the service runs: when one input is read far ahead of
+ * the other, its records wait in the join buffer, and that is where a run's memory goes.
+ */
+const followPendingJoins = (httpPort: number) => {
+  let peak = 0
+  let stopped = false
+  const done = (async () => {
+    while (!stopped) {
+      peak = Math.max(peak, await pendingJoinKeys(httpPort).catch(() => 0))
+      await sleep(500)
+    }
+  })()
+  return { stop: async () => {
+    stopped = true
+    await done
+    return peak
+  } }
+}
+
 export type ServiceRunResult = Pick<RunResult, "service" | "outcome">
 
 export const serviceRun = async (
@@ -118,6 +144,7 @@ export const serviceRun = async (
     if (statuses.size === size.jobs) finished?.({ wall: performance.now(), cpuMicros: cpuMicrosOf(pid) })
   })
   const rss = sampleRss(() => rssOf(pid))
+  const pending = followPendingJoins(httpPort)
   try {
     const started = await Promise.race([
       exited,
@@ -128,6 +155,7 @@ export const serviceRun = async (
     ])
     const ended = await Promise.race([exited, within(timeoutMs, `every job's final status (${statuses.size} of ${size.jobs} so far)`, allFinished)])
     const peak = rss.stop()
+    const peakPendingJoins = await pending.stop()
     const maxRssBytes = peakRssOf(pid) ?? peak.peakBytes
     // records_in_total is counted per batch and may trail the last status by a moment; the
     // service may also be busy releasing the finished jobs' state for a few seconds.
@@ -142,7 +170,7 @@ export const serviceRun = async (
     const handled = await eventsHandled(httpPort).catch(() => undefined)
     if (handled !== undefined && handled.events > 0) {
       process.stderr.write(`service: ${handled.events} events, ${Math.round(messagesRead / handled.events)} messages per event, ` +
-        `${handled.seconds.toFixed(1)} s handling them (of ${seconds.toFixed(1)} s)\n`)
+        `${handled.seconds.toFixed(1)} s handling them (of ${seconds.toFixed(1)} s), at most ${peakPendingJoins.toLocaleString("en-US")} join keys waiting\n`)
     }
     const byStatus: Record<string, number> = {}
     for (const status of statuses.values()) byStatus[status] = (byStatus[status] ?? 0) + 1
@@ -162,6 +190,7 @@ export const serviceRun = async (
   } finally {
     process.off("exit", killOnExit)
     rss.stop()
+    await pending.stop()
     control.stop()
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM")

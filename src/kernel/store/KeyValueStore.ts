@@ -45,7 +45,13 @@ class CompactSlot<V> {
 
 export class KeyValueStore<K, V> {
   private readonly data = new Map<string, Slot<K, V>>()
+  /**
+   * A grouped store's key texts per group. A packed store keeps only each group's size:
+   * its chunks and the keys changed since the last flush list a group's members (see
+   * `membersOf`), and a set entry per key was an eighth of a running job's state.
+   */
   private readonly groups: Map<string, Set<string>> | undefined
+  private readonly groupSizes: Map<string, number> | undefined
   /** Keys changed since the last flush, each with whether it existed at that flush (not a packed store). */
   private readonly dirty = new Map<string, boolean>()
   /**
@@ -64,14 +70,10 @@ export class KeyValueStore<K, V> {
   private readonly undoTexts: Array<string> = []
   private readonly undoSlots: Array<Slot<K, V> | undefined> = []
   private readonly undoDirty: Array<string> = []
-  /** Groups the record dropped first in this batch, and keys it added to a group dropped before it. */
+  /** Groups the record dropped first in this batch. */
   private readonly undoDropped: Array<string> = []
-  private readonly undoMerged: Array<readonly [Set<string>, string]> = []
-  /**
-   * A packed store's groups dropped whole since the last flush, with the key texts they
-   * had (for `changed`): the flush tombstones their chunks without a change per key.
-   */
-  private readonly droppedGroups: Map<string, Set<string>> | undefined
+  /** A packed store's groups dropped whole since the last flush: the flush tombstones their chunks without a change per key. */
+  private readonly droppedGroups: Set<string> | undefined
   private readonly keyCodec: StoreKey<K>
   private readonly unlogged: boolean
   private readonly valueCodec: ValueCodec.ValueCodec<V>
@@ -98,10 +100,11 @@ export class KeyValueStore<K, V> {
     this.timed = spec.ttl !== undefined
     this.compactSlots = spec.packed !== undefined && !this.timed
     this.valueCodec = ValueCodec.make(spec)
-    this.groups = spec.groupOf === undefined ? undefined : new Map()
+    this.groups = spec.groupOf === undefined || spec.packed !== undefined ? undefined : new Map()
+    this.groupSizes = spec.groupOf === undefined || spec.packed === undefined ? undefined : new Map()
     this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
     this.dirtyKeys = this.packed === undefined ? undefined : new Map()
-    this.droppedGroups = this.packed === undefined ? undefined : new Map()
+    this.droppedGroups = this.packed === undefined ? undefined : new Set()
     this.lastWritten = spec.writeOnChange === true ? new Map() : undefined
   }
 
@@ -146,9 +149,12 @@ export class KeyValueStore<K, V> {
 
   /** Entries of one group (see `StoreSpec.groupOf`). */
   *group(group: string): IterableIterator<readonly [K, V]> {
-    for (const text of [...(this.groups?.get(group) ?? [])]) {
+    const seen = new Set<string>()
+    for (const text of [...this.membersOf(group)]) {
       const slot = this.data.get(text)
-      if (slot !== undefined) yield [this.keyOf(text, slot), slot.value]
+      if (slot === undefined || seen.has(text)) continue
+      seen.add(text)
+      yield [this.keyOf(text, slot), slot.value]
     }
   }
 
@@ -167,34 +173,46 @@ export class KeyValueStore<K, V> {
    * chunks are tombstoned at the next flush, and its keys are not tracked one by one.
    */
   dropGroup(group: string, each?: (key: K, value: V) => void): void {
-    const members = this.groups?.get(group)
-    if (members === undefined) return
-    // The whole group goes: its member set is dropped once, not emptied key by key.
-    this.groups!.delete(group)
     const dropped = this.droppedGroups
-    let merged: Set<string> | undefined
-    if (dropped !== undefined) {
-      merged = dropped.get(group)
-      if (merged === undefined) {
-        dropped.set(group, members)
-        if (this.recording) this.undoDropped.push(group)
+    if (dropped === undefined) {
+      const members = this.groups?.get(group)
+      if (members === undefined) return
+      // The whole group goes: its member set is dropped once, not emptied key by key.
+      this.groups!.delete(group)
+      for (const text of members) {
+        const slot = this.data.get(text)
+        if (slot === undefined) continue
+        const key = this.keyOf(text, slot)
+        this.touch(text, key, slot)
+        this.data.delete(text)
+        each?.(key, slot.value)
       }
+      return
     }
-    for (const text of members) {
+    if (!this.groupSizes!.has(group)) return
+    this.groupSizes!.delete(group)
+    if (!dropped.has(group)) {
+      dropped.add(group)
+      if (this.recording) this.undoDropped.push(group)
+    }
+    // A member may be listed more than once (by several chunks): it is gone after the first.
+    for (const text of this.membersOf(group)) {
       const slot = this.data.get(text)
       if (slot === undefined) continue
-      const key = each === undefined && dropped !== undefined ? undefined : this.keyOf(text, slot)
-      if (dropped === undefined) this.touch(text, key!, slot)
-      else {
-        this.remember(text, slot)
-        if (merged !== undefined && !merged.has(text)) {
-          merged.add(text)
-          if (this.recording) this.undoMerged.push([merged, text])
-        }
-      }
+      this.remember(text, slot)
       this.data.delete(text)
-      each?.(key!, slot.value)
+      if (each !== undefined) each(this.keyOf(text, slot), slot.value)
     }
+  }
+
+  /** Key texts of a group's members, perhaps repeated or already gone (check `data`); packed: from its chunks and its changed keys. */
+  private *membersOf(group: string): IterableIterator<string> {
+    if (this.packed === undefined) {
+      yield* this.groups?.get(group) ?? []
+      return
+    }
+    yield* this.packed.membersOf(group)
+    for (const [text, key] of this.dirtyKeys!) if (this.spec.groupOf!(key) === group) yield text
   }
 
   /**
@@ -230,7 +248,6 @@ export class KeyValueStore<K, V> {
     }
     if (this.undoDirty.length > 0) this.undoDirty.length = 0
     if (this.undoDropped.length > 0) this.undoDropped.length = 0
-    if (this.undoMerged.length > 0) this.undoMerged.length = 0
   }
 
   /** Puts back every key the record touched, as it was before the record. */
@@ -244,7 +261,6 @@ export class KeyValueStore<K, V> {
     const dirty = this.dirtyKeys ?? this.dirty
     for (const text of this.undoDirty) dirty.delete(text)
     for (const group of this.undoDropped) this.droppedGroups!.delete(group)
-    for (const [texts, text] of this.undoMerged) texts.delete(text)
     this.commit()
     // Re-inserted slots moved to the end; retention needs order of last write back.
     if (touched > 0 && this.spec.ttl !== undefined) this.reorderByWriteTime()
@@ -277,7 +293,7 @@ export class KeyValueStore<K, V> {
   private flushPacked(packed: PackedChangelog<K, V>): ReadonlyArray<ChangelogEntry> {
     // Dropped groups first: their keys are then held by no chunk, and a key of theirs changed earlier in the batch writes nothing.
     const tombstones: Array<ChangelogEntry> = []
-    for (const group of this.droppedGroups!.keys()) packed.dropGroup(group, tombstones)
+    for (const group of this.droppedGroups!) packed.dropGroup(group, tombstones)
     this.droppedGroups!.clear()
     const changes: Array<PackedChange<K, V>> = []
     this.dirtyKeys!.forEach((key, text) => {
@@ -287,7 +303,7 @@ export class KeyValueStore<K, V> {
       changes.push({ text, key: slot?.key ?? key, slot })
     })
     this.dirtyKeys!.clear()
-    const chunks = packed.flush(changes, (group) => this.groups!.has(group))
+    const chunks = packed.flush(changes, (group) => this.groupSizes!.has(group))
     return tombstones.length === 0 ? chunks : [...tombstones, ...chunks]
   }
 
@@ -296,8 +312,14 @@ export class KeyValueStore<K, V> {
     const dirty = this.dirtyKeys ?? this.dirty
     for (const text of dirty.keys()) yield* this.current(text)
     if (this.droppedGroups === undefined) return
-    for (const texts of this.droppedGroups.values()) {
-      for (const text of texts) if (!dirty.has(text)) yield* this.current(text)
+    const listed = new Set<string>()
+    for (const group of this.droppedGroups) {
+      // A key changed since the flush is listed above; of the others, those that lived at the flush went with the group.
+      for (const text of this.packed!.membersOf(group)) {
+        if (dirty.has(text) || listed.has(text) || !this.packed!.hasValue(text)) continue
+        listed.add(text)
+        yield* this.current(text)
+      }
     }
   }
 
@@ -435,7 +457,10 @@ export class KeyValueStore<K, V> {
       return
     }
     this.data.set(text, slot)
-    if (this.groups !== undefined) {
+    if (this.groupSizes !== undefined) {
+      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
+      this.groupSizes.set(group, (this.groupSizes.get(group) ?? 0) + 1)
+    } else if (this.groups !== undefined) {
       const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
       let members = this.groups.get(group)
       if (members === undefined) this.groups.set(group, members = new Set())
@@ -447,7 +472,12 @@ export class KeyValueStore<K, V> {
     const slot = this.data.get(text)
     if (slot === undefined) return
     this.data.delete(text)
-    if (this.groups !== undefined) {
+    if (this.groupSizes !== undefined) {
+      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
+      const size = (this.groupSizes.get(group) ?? 1) - 1
+      if (size > 0) this.groupSizes.set(group, size)
+      else this.groupSizes.delete(group)
+    } else if (this.groups !== undefined) {
       const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
       const members = this.groups.get(group)
       members?.delete(text)

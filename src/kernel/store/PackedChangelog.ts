@@ -132,6 +132,19 @@ export class PackedChangelog<K, V> {
     }
   }
 
+  /**
+   * Key texts with a record in a chunk of the group, a key once per chunk that holds it:
+   * every key of the group written by a flush has its latest value in one of them.
+   */
+  *membersOf(group: string): IterableIterator<string> {
+    for (const seq of this.groupChunks.get(group) ?? []) yield* this.chunks.get(seq)!.keys
+  }
+
+  /** Whether the key's latest record is a value (it lived at the last flush). */
+  hasValue(text: string): boolean {
+    return (this.latest.get(text) ?? 0) > 0
+  }
+
   /** Whether a chunk holds a record of the key (so that deleting it must be written). */
   holds(text: string): boolean {
     return this.latest.has(text) || (this.copies.get(text) ?? 0) > 0

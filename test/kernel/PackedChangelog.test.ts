@@ -50,6 +50,14 @@ const apply = (store: KeyValueStore<Key, string>, o: Op) => {
   else store.deleteGroup(o.group)
 }
 
+/** The same operations on two stores. */
+const applyBoth = (a: KeyValueStore<Key, string>, b: KeyValueStore<Key, string>, batch: ReadonlyArray<Op>) => {
+  for (const o of batch) {
+    apply(a, o)
+    apply(b, o)
+  }
+}
+
 const contents = (store: KeyValueStore<Key, string>) =>
   [...store.entries()].map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).sort()
 
@@ -106,10 +114,7 @@ describe.each([plain, raw])("packed store %#", (spec) => {
       }
       const second = restoreFrom(spec, compacted(log))
       for (const batch of after) {
-        for (const o of batch) {
-          apply(first, o)
-          apply(second, o)
-        }
+        applyBoth(first, second, batch)
         first.flush()
         log.push(...second.flush())
       }
@@ -184,10 +189,7 @@ describe("undoing a record", () => {
       const store = new KeyValueStore(spec)
       const twin = new KeyValueStore(spec)
       for (const batch of script) {
-        for (const o of batch) {
-          apply(store, o)
-          apply(twin, o)
-        }
+        applyBoth(store, twin, batch)
         store.flush()
         twin.flush()
       }
@@ -211,10 +213,7 @@ describe("changed keys", () => {
       const packed = new KeyValueStore(plain)
       const reference = new KeyValueStore(unpacked)
       for (const batch of script) {
-        for (const o of batch) {
-          apply(packed, o)
-          apply(reference, o)
-        }
+        applyBoth(packed, reference, batch)
         expect(listed(packed)).toEqual(listed(reference))
         packed.flush()
         reference.flush()

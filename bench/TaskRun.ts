@@ -14,7 +14,7 @@ import { changelogFigures, finalStatus, reviewMessages, type RunResult, throughp
 import { Stopwatch } from "./Stopwatch.ts"
 import { TaskDriver } from "./TaskDriver.ts"
 
-const settings = {
+export const benchTaskSettings = {
   applicationId: "bench", transformTopic: "transform", analysisTopic: "analysis", controlTopic: "control",
   rowsTopic: "rows", aggregateTopic: "agg",
   timeoutMs: 3_600_000, windowInactivityMs: 90_000, publishIntervalMs: 300_000, jobRetentionMs: 1_000
@@ -22,8 +22,10 @@ const settings = {
 
 const gc = (globalThis as { gc?: () => void }).gc
 
+const settings = benchTaskSettings
+
 /** JS heap plus ArrayBuffers (where fingerprints live), after full GCs. */
-const heapBytes = (): number => {
+export const heapBytes = (): number => {
   if (gc === undefined) throw new Error("run with node --expose-gc (npm run bench does)")
   gc()
   gc()
@@ -37,8 +39,8 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 export type TaskRunResult = Pick<RunResult, "input" | "service" | "changelog" | "outcome" | "heap">
 
-export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
-  const baselineBytes = heapBytes()
+/** The review task as the in-process runs drive it, and a way to its (one) job book. */
+export const benchTask = () => {
   let book: JobBook | undefined
   const task = reviewTask({
     settings,
@@ -46,6 +48,12 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
     startedAt: Date.now(),
     onBook: (b) => void (book = b)
   })
+  return { task, book: () => book }
+}
+
+export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
+  const baselineBytes = heapBytes()
+  const { task, book: bookOf } = benchTask()
   const driver = new TaskDriver(task, { applicationId: settings.applicationId, dlqTopic: "dlq" })
   const input = newTally()
   const statuses = new Map<string, string>()
@@ -89,7 +97,7 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
   const peak = rss.stop()
   const afterFinishBytes = heapBytes()
   apply(driver.at(Date.now() + 2 * settings.jobRetentionMs).punctuate())
-  const evicted = Array.from({ length: caseSize.jobs }, (_, j) => book?.job(jobIdOf(caseSize, j))).every((job) => job === undefined)
+  const evicted = Array.from({ length: caseSize.jobs }, (_, j) => bookOf()?.job(jobIdOf(caseSize, j))).every((job) => job === undefined)
   const afterEvictionBytes = heapBytes()
 
   const byStatus: Record<string, number> = {}

@@ -248,10 +248,22 @@ export const serviceCluster = (
     produceJobs: async (jobs) => {
       const { bootstrap } = running().cluster
       await kcatProduce(bootstrap, inputTopics.control, jobs.flatMap((j) => j.control))
-      await Promise.all([
-        kcatProduce(bootstrap, inputTopics.transform, jobs.flatMap((j) => j.transform)),
-        kcatProduce(bootstrap, inputTopics.analysis, jobs.flatMap((j) => j.analysis))
-      ])
+      const inputs = [[inputTopics.transform, jobs.flatMap((j) => j.transform)], [inputTopics.analysis, jobs.flatMap((j) => j.analysis)]] as const
+      // Spread over the partitions: the mock keeps only ~5 MB per partition, and kcat's sticky
+      // partitioner once put 8,000 transform records (5.2 MB) on one, whose oldest the mock
+      // then dropped: the service, reading from the log start, never saw a job's first records.
+      await Promise.all(inputs.map(([topic, values]) => kcatProduce(bootstrap, topic, values, { spread: true })))
+      // The mock must still hold all of it (log start 0), or a test would wait for records that are gone.
+      const admin = running().kafka.admin()
+      await admin.connect()
+      try {
+        for (const [topic] of inputs) {
+          const dropped = (await admin.fetchTopicOffsets(topic)).filter((p) => Number(p.low) > 0)
+          if (dropped.length > 0) throw new Error(`the mock cluster dropped the oldest records of ${topic} partitions ${dropped.map((p) => `${p.partition} (log start ${p.low})`).join(", ")}: it keeps ~5 MB per partition`)
+        }
+      } finally {
+        await admin.disconnect()
+      }
     },
     jobsFinished: async (jobs) => {
       const offsets = await committedAndEnd()

@@ -61,28 +61,31 @@ const followControl = (bootstrap: string, onStatus: (jobId: string, status: stri
   }
 }
 
+/** The service's /metrics, as Prometheus text. */
+const metricsText = async (httpPort: number): Promise<string> =>
+  (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
+
+/** The value of a series of one metric (its first, whatever its labels), 0 when absent. */
+const metricValue = (text: string, name: string): number =>
+  Number(new RegExp(`^\\w+_${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0)
+
 /** Events the service handled and the seconds spent handling them, before their writes (its /metrics). */
 const eventsHandled = async (httpPort: number): Promise<{ readonly events: number; readonly seconds: number }> => {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
-  const value = (suffix: string) => Number(new RegExp(`^\\w+_batch_processing_seconds_${suffix}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0)
-  return { events: value("count"), seconds: value("sum") }
+  const text = await metricsText(httpPort)
+  return { events: metricValue(text, "batch_processing_seconds_count"), seconds: metricValue(text, "batch_processing_seconds_sum") }
 }
 
 /** Transform and analysis records the service has read (its /metrics). */
 const recordsIn = async (httpPort: number): Promise<number> => {
-  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })
   let sum = 0
-  for (const m of (await res.text()).matchAll(/^review_aggregator_records_in_total\{topic="([^"]*)"\} (\d+)/gm)) {
+  for (const m of (await metricsText(httpPort)).matchAll(/^review_aggregator_records_in_total\{topic="([^"]*)"\} (\d+)/gm)) {
     if (m[1] === TOPICS.transform || m[1] === TOPICS.analysis) sum += Number(m[2])
   }
   return sum
 }
 
 /** Join keys waiting for their other side (its /metrics; the service updates the gauge on its clock ticks). */
-const pendingJoinKeys = async (httpPort: number): Promise<number> => {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
-  return Number(/^\w+_state_pending_join_keys(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? 0)
-}
+const pendingJoinKeys = async (httpPort: number): Promise<number> => metricValue(await metricsText(httpPort), "state_pending_join_keys")
 
 /**
  * Polls the pending join keys while the service runs: when one input is read far ahead of

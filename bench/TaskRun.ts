@@ -22,8 +22,6 @@ export const benchTaskSettings = {
 
 const gc = (globalThis as { gc?: () => void }).gc
 
-const settings = benchTaskSettings
-
 /** JS heap plus ArrayBuffers (where fingerprints live), after full GCs. */
 export const heapBytes = (): number => {
   if (gc === undefined) throw new Error("run with node --expose-gc (npm run bench does)")
@@ -43,7 +41,7 @@ export type TaskRunResult = Pick<RunResult, "input" | "service" | "changelog" | 
 export const benchTask = () => {
   let book: JobBook | undefined
   const task = reviewTask({
-    settings,
+    settings: benchTaskSettings,
     newTraceparent: () => "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     startedAt: Date.now(),
     onBook: (b) => void (book = b)
@@ -54,7 +52,7 @@ export const benchTask = () => {
 export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
   const baselineBytes = heapBytes()
   const { task, book: bookOf } = benchTask()
-  const driver = new TaskDriver(task, { applicationId: settings.applicationId, dlqTopic: "dlq" })
+  const driver = new TaskDriver(task, { applicationId: benchTaskSettings.applicationId, dlqTopic: "dlq" })
   const input = newTally()
   const statuses = new Map<string, string>()
   const changelogTopics = new Set<string>()
@@ -67,7 +65,7 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
       changelogBytes += size(r.key) + size(r.value)
     }
     for (const r of out.records) {
-      if (r.topic !== settings.controlTopic || r.value == null) continue
+      if (r.topic !== benchTaskSettings.controlTopic || r.value == null) continue
       const message = JSON.parse(typeof r.value === "string" ? r.value : text.decode(r.value)) as { readonly job_id: string; readonly step?: unknown; readonly status?: unknown }
       const status = finalStatus(message)
       if (status !== undefined) statuses.set(message.job_id, status)
@@ -87,7 +85,7 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
     }
     watch.time(() => {
       driver.at(Date.now())
-      for (const line of batch.lines) driver.process(settings[`${line.topic}Topic`], line.value)
+      for (const line of batch.lines) driver.process(benchTaskSettings[`${line.topic}Topic`], line.value)
       apply(driver.endBatch())
     })
     if (halfway === undefined && reviewsHandled >= caseSize.reviews / 2) halfway = { bytes: heapBytes(), reviews: reviewsHandled }
@@ -96,7 +94,7 @@ export const taskRun = async (caseSize: CaseSize): Promise<TaskRunResult> => {
   }
   const peak = rss.stop()
   const afterFinishBytes = heapBytes()
-  apply(driver.at(Date.now() + 2 * settings.jobRetentionMs).punctuate())
+  apply(driver.at(Date.now() + 2 * benchTaskSettings.jobRetentionMs).punctuate())
   const evicted = Array.from({ length: caseSize.jobs }, (_, j) => bookOf()?.job(jobIdOf(caseSize, j))).every((job) => job === undefined)
   const afterEvictionBytes = heapBytes()
 

@@ -173,8 +173,7 @@ export class KeyValueStore<K, V> {
    * chunks are tombstoned at the next flush, and its keys are not tracked one by one.
    */
   dropGroup(group: string, each?: (key: K, value: V) => void): void {
-    const dropped = this.droppedGroups
-    if (dropped === undefined) {
+    if (this.packed === undefined) {
       const members = this.groups?.get(group)
       if (members === undefined) return
       // The whole group goes: its member set is dropped once, not emptied key by key.
@@ -191,6 +190,7 @@ export class KeyValueStore<K, V> {
     }
     if (!this.groupSizes!.has(group)) return
     this.groupSizes!.delete(group)
+    const dropped = this.droppedGroups!
     if (!dropped.has(group)) {
       dropped.add(group)
       if (this.recording) this.undoDropped.push(group)
@@ -457,31 +457,31 @@ export class KeyValueStore<K, V> {
       return
     }
     this.data.set(text, slot)
+    if (this.spec.groupOf === undefined) return
+    const group = this.spec.groupOf(key ?? this.keyOf(text, slot))
     if (this.groupSizes !== undefined) {
-      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
       this.groupSizes.set(group, (this.groupSizes.get(group) ?? 0) + 1)
-    } else if (this.groups !== undefined) {
-      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
-      let members = this.groups.get(group)
-      if (members === undefined) this.groups.set(group, members = new Set())
-      members.add(text)
+      return
     }
+    let members = this.groups!.get(group)
+    if (members === undefined) this.groups!.set(group, members = new Set())
+    members.add(text)
   }
 
   private erase(text: string, key?: K): void {
     const slot = this.data.get(text)
     if (slot === undefined) return
     this.data.delete(text)
+    if (this.spec.groupOf === undefined) return
+    const group = this.spec.groupOf(key ?? this.keyOf(text, slot))
     if (this.groupSizes !== undefined) {
-      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
       const size = (this.groupSizes.get(group) ?? 1) - 1
       if (size > 0) this.groupSizes.set(group, size)
       else this.groupSizes.delete(group)
-    } else if (this.groups !== undefined) {
-      const group = this.spec.groupOf!(key ?? this.keyOf(text, slot))
-      const members = this.groups.get(group)
+    } else {
+      const members = this.groups!.get(group)
       members?.delete(text)
-      if (members?.size === 0) this.groups.delete(group)
+      if (members?.size === 0) this.groups!.delete(group)
     }
   }
 

@@ -3,6 +3,7 @@
  * start-up. A bad or empty value stops start-up with a ConfigError naming the variable.
  */
 import { Config, ConfigProvider, Context, Effect, Layer, Schema } from "effect"
+import { type AlignmentSettings, DEFAULT_MAX_LEAD_MS } from "../kernel/runtime/AlignedInput.ts"
 import { environment, filled } from "./Environment.ts"
 
 const positiveInt = (name: string, fallback: number) =>
@@ -51,8 +52,10 @@ export const AppSettings = Config.all({
   inputKeyedByJob: flag("INPUT_KEYED_BY_JOB", false),
   jobRetentionMs: positiveMillis("JOB_RETENTION_MS", 86_400_000),
   // Aligned consumption (docs/architecture.md): how long a partition with unread records
-  // not fetched yet may hold the others back, and the bounds of one event.
+  // not fetched yet may hold the others back, how far (record time) a partition may be
+  // read ahead of the slowest before it is paused, and the bounds of one event.
   maxTaskIdleMs: nonNegativeMillis("MAX_TASK_IDLE_MS", 100),
+  maxTaskLeadMs: nonNegativeMillis("MAX_TASK_LEAD_MS", DEFAULT_MAX_LEAD_MS),
   eventMaxRecords: positiveInt("EVENT_MAX_RECORDS", 5_000),
   eventMaxBytes: positiveInt("EVENT_MAX_BYTES", 4 * 1024 * 1024),
   httpPort: filled("HTTP_PORT", Config.Port("HTTP_PORT").pipe(Config.withDefault(8080)))
@@ -74,6 +77,14 @@ export const AppSettings = Config.all({
 export type AppSettings = Config.Success<typeof AppSettings>
 
 /** Internal topic names derived from APPLICATION_ID (docs/spec.md, Delivery guarantees and state). */
+/** How a task's input is aligned and cut into events, from the MAX_TASK_* and EVENT_MAX_* settings. */
+export const alignmentSettings = (s: AppSettings): AlignmentSettings => ({
+  idleMs: s.maxTaskIdleMs,
+  maxLeadMs: s.maxTaskLeadMs,
+  maxEventRecords: s.eventMaxRecords,
+  maxEventBytes: s.eventMaxBytes
+})
+
 export const changelogTopic = (s: Pick<AppSettings, "applicationId">): string => `${s.applicationId}-job-state-changelog`
 
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("review-aggregator/AppConfig") {

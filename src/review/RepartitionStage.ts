@@ -5,7 +5,7 @@
  */
 import { Effect, Metric } from "effect"
 import type { Scope } from "effect"
-import type { AppSettings } from "../config/AppConfig.ts"
+import { alignmentSettings, type AppSettings } from "../config/AppConfig.ts"
 import { KafkaClient, type KafkaError } from "../kernel/kafka/KafkaPort.ts"
 import * as Runtime from "../kernel/runtime/Runtime.ts"
 import { repartitionTopic } from "../kernel/topology/Repartition.ts"
@@ -46,7 +46,7 @@ export const run = (
       dlqTopic: app.dlqTopic,
       guarantee: app.processingGuarantee,
       shutdownGraceMs,
-      alignment: { idleMs: app.maxTaskIdleMs, maxEventRecords: app.eventMaxRecords, maxEventBytes: app.eventMaxBytes },
+      alignment: alignmentSettings(app),
       metricsPrefix: "review_repartition",
       assignment: "co-partitioned",
       task: repartitionByJob(app, partitions),

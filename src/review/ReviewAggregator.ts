@@ -9,7 +9,7 @@ import type { Scope } from "effect"
 import type { KafkaError } from "../kernel/kafka/KafkaPort.ts"
 import { KafkaClient } from "../kernel/kafka/KafkaPort.ts"
 import * as Runtime from "../kernel/runtime/Runtime.ts"
-import { AppConfig } from "../config/AppConfig.ts"
+import { AppConfig, alignmentSettings } from "../config/AppConfig.ts"
 import * as ReviewMetrics from "../observability/ReviewMetrics.ts"
 import { JobTracer } from "../observability/Telemetry.ts"
 import { parseTraceparent } from "../observability/TraceContext.ts"
@@ -124,7 +124,7 @@ export class ReviewAggregator extends Context.Service<ReviewAggregator, {
         dlqTopic: config.dlqTopic,
         guarantee: config.processingGuarantee,
         shutdownGraceMs,
-        alignment: { idleMs: config.maxTaskIdleMs, maxEventRecords: config.eventMaxRecords, maxEventBytes: config.eventMaxBytes },
+        alignment: alignmentSettings(config),
         metricsPrefix: "review_aggregator",
         assignment: config.partitionAssignment,
         task,

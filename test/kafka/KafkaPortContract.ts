@@ -29,6 +29,7 @@ export const contractTopics = (prefix: string) => ({
   batchesA: { name: `${prefix}batches-a`, partitions: 2 },
   batchesB: { name: `${prefix}batches-b`, partitions: 2 },
   resume: { name: `${prefix}resume`, partitions: 2 },
+  paused: { name: `${prefix}paused`, partitions: 2 },
   leave: { name: `${prefix}leave`, partitions: 2 },
   readAll: { name: `${prefix}read-all`, partitions: 3 },
   readPartition: { name: `${prefix}read-partition`, partitions: 3 },
@@ -259,6 +260,34 @@ export const kafkaPortContract = (it: Vitest.MethodsNonLive<KafkaClient>, target
       const fresh = recordsOf(yield* subscribeAndConsume(group("resume-other"), [topics.resume], 14, waitMs))
       expect(fresh).toHaveLength(14)
     }))
+
+  it.effect("hands out no batch of a paused partition until it is resumed, and then all of it", () =>
+    Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      const records = (partition: number) =>
+        Array.from({ length: 5 }, (_, i) => ({ topic: topics.paused.name, key: null, value: `p${partition}-${i}`, partition }))
+      yield* produce(records(0))
+      const subscription = yield* kafka.subscribe({ groupId: group("paused"), topics: [topics.paused.name], fromBeginning: true })
+      yield* subscription.active
+      const one = { topic: topics.paused.name, partition: 1 }
+      yield* subscription.pause([one])
+      const seen: Array<string> = []
+      yield* subscription.batches.pipe(
+        Stream.runForEach((batch) =>
+          Effect.andThen(Effect.sync(() => seen.push(...batch.records.map((r) => text(r.value)!))), subscription.commit(nextOffsets(batch)))
+        ),
+        Effect.forkScoped
+      )
+      yield* until(() => seen.length >= 5, waitMs, () => `partition 0's 5 records (got ${seen.length})`)
+      // Produced only now, after a fetch that may have started before the pause has had time to end.
+      yield* Effect.sleep("1500 millis")
+      yield* produce(records(1))
+      yield* Effect.sleep("1500 millis")
+      expect(seen, "nothing of the paused partition").toEqual(records(0).map((r) => r.value))
+      yield* subscription.resume([one])
+      yield* until(() => seen.length >= 10, waitMs, () => `partition 1's records after the resume (got ${seen.length - 5})`)
+      expect(seen.slice(5)).toEqual(records(1).map((r) => r.value))
+    }).pipe(Effect.scoped))
 
   it.effect("closing the subscription's scope leaves the group, so a new member takes over every partition", () =>
     Effect.gen(function*() {

@@ -176,4 +176,70 @@ describe("AlignedInput.drop", () => {
     expect(order(event.records)).toEqual(["a0@2", "a0@3"])
     expect(event.partitions[0]!.nextOffset).toBe(4)
   })
+
+})
+
+describe("AlignedInput flow control", () => {
+  const lead = { ...settings, maxLeadMs: 1_000 }
+  const names = (tps: ReadonlyArray<{ topic: string; partition: number }> | undefined) => (tps ?? []).map((tp) => `${tp.topic}${tp.partition}`)
+
+  it("pauses a partition fetched more than the lead past the slowest one with unread records, and resumes it at half the lead", () => {
+    const input = new AlignedInput(lead)
+    // Both hold more than was fetched (watermark 100); a0 is fetched up to 10 000 ms, t0 to 50 ms.
+    input.add(batch("t", 0, 0, [0, 50], 100))
+    input.add(batch("a", 0, 0, [9_000, 10_000], 100))
+    const first = input.flow()!
+    expect(names(first.pause)).toEqual(["a0"])
+    expect(first.resume).toEqual([])
+    expect(input.flow(), "nothing changed since: nothing to tell").toBeUndefined()
+    // t0 moves to within the lead but not within half of it: a0 stays paused.
+    input.add(batch("t", 0, 2, [9_400], 100))
+    expect(input.flow()).toBeUndefined()
+    input.add(batch("t", 0, 3, [9_500], 100))
+    expect(names(input.flow()!.resume), "frontier 9 500 = 10 000 - lead / 2").toEqual(["a0"])
+  })
+
+  it("never pauses the slowest partition, and lets one caught up with its watermark go", () => {
+    const input = new AlignedInput(lead)
+    input.add(batch("t", 0, 0, [0], 2))
+    input.add(batch("a", 0, 0, [5_000], 2))
+    input.add(batch("a", 1, 0, [8_000], 100))
+    expect(names(input.flow()!.pause)).toEqual(["a0", "a1"])
+    // t0 is read to its end: nothing unread there holds the others back any more.
+    input.add(batch("t", 0, 1, [10], 2))
+    expect(names(input.flow()!.resume), "a0 is the slowest now; a1 is within the lead of it").toEqual(["a0"])
+    input.add(batch("a", 0, 1, [7_600], 2))
+    expect(names(input.flow()!.resume), "a0 read to its end: a1 holds the only unread records").toEqual(["a1"])
+  })
+
+  it("does not count partitions never fetched (their timestamps are unknown), and forgets dropped ones", () => {
+    const input = new AlignedInput(lead)
+    input.observe("t", 0, 100, 0)
+    input.add(batch("a", 0, 0, [0, 5_000], 100))
+    expect(input.flow(), "t0 holds unread records, but nothing says how early they are").toBeUndefined()
+    input.add(batch("t", 0, 0, [0], 100))
+    expect(names(input.flow()!.pause)).toEqual(["a0"])
+    input.drop([{ topic: "a", partition: 0 }])
+    expect(input.flow(), "a dropped partition is not resumed: its pause went with it").toBeUndefined()
+    input.add(batch("a", 0, 2, [6_000], 100))
+    expect(names(input.flow()!.pause), "assigned again, it is judged afresh").toEqual(["a0"])
+  })
+
+  it("takes a batch of a partition thought paused as a lost pause, and pauses it again", () => {
+    const input = new AlignedInput(lead)
+    input.add(batch("t", 0, 0, [0], 100))
+    input.add(batch("a", 0, 0, [5_000], 100))
+    expect(names(input.flow()!.pause)).toEqual(["a0"])
+    // The client rejoined and forgot the pause: a0's next batch comes.
+    input.add(batch("a", 0, 1, [5_100], 100))
+    expect(names(input.flow()!.pause)).toEqual(["a0"])
+  })
+
+  it("with no lead, pauses whatever is ahead of the slowest partition", () => {
+    const input = new AlignedInput({ ...settings, maxLeadMs: 0 })
+    input.add(batch("t", 0, 0, [10], 100))
+    input.add(batch("a", 0, 0, [11], 100))
+    input.add(batch("a", 1, 0, [10], 100))
+    expect(names(input.flow()!.pause)).toEqual(["a0"])
+  })
 })

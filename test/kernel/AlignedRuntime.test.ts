@@ -1,13 +1,15 @@
 /**
  * Aligned consumption on the embedded broker: with one input produced entirely before the
  * other, a task still sees the records of both in record-timestamp order, and partners
- * that end in one event are joined within it, so the join buffer writes no changelog for them.
+ * that end in one event are joined within it, so the join buffer writes no changelog for
+ * them. An input whose batches cover more record time than the other's is paused while it
+ * runs ahead, and read to its end once resumed.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
 import { EmbeddedBroker } from "../../src/kernel/kafka/EmbeddedKafka.ts"
-import { KafkaClient } from "../../src/kernel/kafka/KafkaPort.ts"
+import { KafkaClient, type TopicPartition } from "../../src/kernel/kafka/KafkaPort.ts"
 import * as Join from "../../src/kernel/join/SessionJoin.ts"
 import type { TaskDefinition } from "../../src/kernel/runtime/Task.ts"
 import { changelogTopic } from "../../src/kernel/store/StoreSpec.ts"
@@ -110,5 +112,49 @@ describe("aligned consumption", () => {
     expect(first.changelog.map((r) => r.value === null)).toEqual([false, false, false])
     expect(second.changelog.filter((r) => !isEventMarker(r)).map((r) => r.value === null)).toEqual([true, true, true])
     expect(second.changelog.filter(isEventMarker), "an event of tombstones only also writes its marker value").toHaveLength(1)
+  })
+
+  it.effect("pauses an input that runs ahead in record time and resumes it once the other catches up, reading both to the end", () => {
+    const calls: Array<string> = []
+    const note = (what: string) => (partitions: ReadonlyArray<TopicPartition>) => partitions.map((tp) => `${what} ${tp.topic}${tp.partition}`)
+    // The embedded broker, its subscriptions noting the reader's pauses and resumes.
+    const spying = Layer.effect(KafkaClient, Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      return KafkaClient.of({
+        ...kafka,
+        subscribe: (options) =>
+          Effect.map(kafka.subscribe(options), (subscription) => ({
+            ...subscription,
+            pause: (partitions: ReadonlyArray<TopicPartition>) => Effect.andThen(Effect.sync(() => calls.push(...note("pause")(partitions))), subscription.pause(partitions)),
+            resume: (partitions: ReadonlyArray<TopicPartition>) => Effect.andThen(Effect.sync(() => calls.push(...note("resume")(partitions))), subscription.resume(partitions))
+          }))
+      })
+    })).pipe(Layer.provideMerge(EmbeddedKafka.layer({ maxBatchSize: 10 })))
+    return Effect.gen(function*() {
+      const kafka = yield* KafkaClient
+      // Equal record counts, but a batch of `sparse` covers 100 ms of record time and one of `dense` 50 ms.
+      yield* kafka.produce(Array.from({ length: 400 }, (_, i) => ({ topic: "dense", key: null, value: `d${i}`, timestamp: 5 * i })))
+      yield* kafka.produce(Array.from({ length: 400 }, (_, i) => ({ topic: "sparse", key: null, value: `s${i}`, timestamp: 10 * i })))
+      const seen: Array<number> = []
+      yield* runUntilIdle({
+        ...settings,
+        alignment: { idleMs: 100, maxEventRecords: 10, maxEventBytes: 1024 * 1024, maxLeadMs: 200 },
+        task: {
+          name: "timestamps",
+          topics: ["dense", "sparse"],
+          stores: [],
+          partitioning: "single",
+          make: () => ({ process: (record) => void seen.push(record.timestamp) })
+        }
+      })
+      expect(seen, "every record of both, once").toHaveLength(800)
+      expect(calls[0], "sparse is paused as soon as it is known to run ahead").toBe("pause sparse0")
+      expect(calls.filter((c) => c.endsWith("dense0")), "the input behind is never paused").toEqual([])
+      expect(calls.filter((c) => c === "pause sparse0").length, "paused again each time it gets ahead again").toBeGreaterThan(2)
+      expect(calls.filter((c) => c === "resume sparse0").length, "resumed each time dense catches up").toBeGreaterThan(2)
+      // dense ends at 1 995 ms: from there on it holds nothing unread, and sparse is read on freely.
+      expect(calls.at(-1)).toBe("resume sparse0")
+      expect(seen, "in record-timestamp order").toEqual([...seen].sort((a, b) => a - b))
+    }).pipe(Effect.provide(spying))
   })
 })

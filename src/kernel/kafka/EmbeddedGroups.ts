@@ -28,6 +28,8 @@ interface Held {
   state: "assigning" | "reading" | "draining" | "revoking"
   /** Next offset to hand out, once the member has read from it. */
   position: number | undefined
+  /** Paused by the member (`Subscription.pause`): no batch until resumed; forgotten with the partition. */
+  paused: boolean
 }
 
 interface Member {
@@ -124,7 +126,7 @@ export class Groups {
       if (owned.has(key)) continue
       const member = group.members.find((m) => m.id === memberId)!
       const [topic, partition] = key.split("\u0000")
-      const held: Held = { tp: { topic: topic!, partition: Number(partition) }, state: acks ? "assigning" : "reading", position: undefined }
+      const held: Held = { tp: { topic: topic!, partition: Number(partition) }, state: acks ? "assigning" : "reading", position: undefined, paused: false }
       member.held.set(key, held)
       gained.set(member, [...(gained.get(member) ?? []), held])
     }
@@ -148,7 +150,7 @@ export class Groups {
   }
 
   private takeBatch(member: Member): RecordBatch | undefined {
-    const reading = [...member.held.values()].filter((h) => h.state === "reading")
+    const reading = [...member.held.values()].filter((h) => h.state === "reading" && !h.paused)
     // Round-robin over partitions so one busy partition cannot starve the others.
     for (let i = 0; i < reading.length; i++) {
       const held = reading[(member.cursor + i) % reading.length]!
@@ -229,6 +231,17 @@ export class Groups {
         const batch = this.takeBatch(member)
         return batch !== undefined ? Effect.succeed(batch) : Effect.flatMap(Deferred.await(signal), () => nextBatch)
       })
+      const setPaused = (partitions: ReadonlyArray<TopicPartition>, paused: boolean) => {
+        let resumed = false
+        for (const tp of partitions) {
+          const held = member.held.get(partitionKey(tp.topic, tp.partition))
+          if (held === undefined || held.paused === paused) continue
+          held.paused = paused
+          resumed ||= !paused
+        }
+        // A member parked for batches may read the resumed partitions now.
+        if (resumed) this.log.wake()
+      }
       const reading = () => [...member.held.values()].filter((h) => h.state === "reading").map((h) => h.tp)
       const subscription: Subscription = {
         active: Deferred.await(member.active),
@@ -239,6 +252,8 @@ export class Groups {
             this.log.commit(options.groupId, offsets)
             this.committed(options.groupId)
           }),
+        pause: (partitions) => Effect.sync(() => setPaused(partitions, true)),
+        resume: (partitions) => Effect.sync(() => setPaused(partitions, false)),
         progressPerBatch: true,
         progress: Effect.sync(() =>
           reading().map(({ topic, partition }) => ({

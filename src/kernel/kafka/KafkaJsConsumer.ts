@@ -21,6 +21,7 @@ import {
   type RecordBatch,
   type SubscribeOptions,
   type Subscription,
+  type TopicPartition,
   type TopicPartitionOffset
 } from "./KafkaPort.ts"
 
@@ -215,6 +216,25 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     })
     const log = Effect.runForkWith(yield* Effect.context<never>())
 
+    /** Partitions paused through `Subscription.pause` and not resumed since. */
+    const pausedByReader = new Map<string, TopicPartition>()
+    /**
+     * kafkajs's own pause and resume, applied from its next fetch on. Before `run` (or while
+     * kafkajs restarts after a crash) there is no consumer group to pause in and the pause
+     * is lost with it; pausing is advisory (see Subscription.pause), so that is ignored.
+     */
+    const pauseOrResume = (partitions: ReadonlyArray<TopicPartition>, paused: boolean) => {
+      const byTopic = new Map<string, Array<number>>()
+      for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition])
+      const topics = [...byTopic].map(([topic, numbers]) => ({ topic, partitions: numbers }))
+      try {
+        if (paused) consumer.pause(topics)
+        else consumer.resume(topics)
+      } catch {
+        // No consumer group yet: nothing is fetched that a pause could hold back.
+      }
+    }
+
     /**
      * Co-partitioned, the rebalance under way was reported: every held partition was
      * revoked (kafkajs rebalances eagerly, so this member gives them all up) and no batch is
@@ -245,6 +265,12 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
       rejoinWith = undefined
+      // kafkajs keeps pauses across rejoins, but a partition assigned is never paused
+      // (Subscription.pause): the reader's are lifted, and it pauses again what runs ahead.
+      if (pausedByReader.size > 0 && !closing) {
+        pauseOrResume([...pausedByReader.values()], false)
+        pausedByReader.clear()
+      }
       revokeAll()
       revoking = false
       for (const change of assignment.joined(payload.memberAssignment, strategy === "co-partitioned" ? consumer : undefined)) {
@@ -379,8 +405,21 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
         }
       }).pipe(Effect.tap(() => Effect.sync(() => (rejoinWith = undefined))))
 
+    /** The reader's flow control; once closing, the adapter's own pauses (see eachBatch) must stay. */
+    const flow = (partitions: ReadonlyArray<TopicPartition>, paused: boolean) =>
+      Effect.sync(() => {
+        if (partitions.length === 0 || closing) return
+        for (const tp of partitions) {
+          if (paused) pausedByReader.set(tpKey(tp.topic, tp.partition), tp)
+          else pausedByReader.delete(tpKey(tp.topic, tp.partition))
+        }
+        pauseOrResume(partitions, paused)
+      })
+
     const subscription: Subscription = {
       active: Deferred.await(active),
+      pause: (partitions) => flow(partitions, true),
+      resume: (partitions) => flow(partitions, false),
       assignments: Stream.fromQueue(changes),
       batches: Stream.fromQueue(queue).pipe(
         // The stream's reader stopped (done, interrupted, failed) while the subscription is

@@ -129,6 +129,16 @@ export interface Subscription {
    */
   readonly commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>
   /**
+   * Flow control: no further batch of these partitions is fetched or handed out until they
+   * are resumed (a batch already handed out is not affected). A reader pauses the
+   * partitions that run ahead of the others. Advisory: a pause may be lost when the
+   * client rejoins or restarts, so a batch of a partition paused may still come, and a
+   * partition newly assigned is never paused. Partitions not held are ignored.
+   */
+  readonly pause: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void>
+  /** Ends `pause` for these partitions: their batches come again. */
+  readonly resume: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void>
+  /**
    * For every partition this member reads: its high watermark (offset after the last
    * record) and the group's committed offset, where the adapter can tell them cheaply.
    * Without it, the watermarks carried by batches are all a reader knows.

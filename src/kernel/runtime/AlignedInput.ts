@@ -2,8 +2,15 @@
  * Aligned consumption (issue 8): fetched batches are buffered per topic-partition and
  * cut into events whose records are merged in record-timestamp order across partitions,
  * as Kafka Streams aligns a task's inputs, so one input is not drained long before another.
+ *
+ * Merging what was fetched is not enough when the client fetches some partitions faster
+ * than others (kafkajs fetches by bytes, and again only once a whole fetch is handled):
+ * once the idle time lets a cut pass a partition over, the others are read on, and one
+ * input may run seconds of record time ahead, its records waiting in the task's state
+ * for the other side. So the reader also pauses fetching from partitions that run more
+ * than `maxLeadMs` ahead of the slowest partition with unread records (`flow`).
  */
-import type { ConsumedRecord, RecordBatch } from "../kafka/KafkaPort.ts"
+import type { ConsumedRecord, RecordBatch, TopicPartition } from "../kafka/KafkaPort.ts"
 import type { InputEvent, PartitionRead } from "./InputEvent.ts"
 
 export interface AlignmentSettings {
@@ -17,9 +24,27 @@ export interface AlignmentSettings {
   readonly maxEventRecords: number
   /** Most key and value bytes in one event (an event holds at least one record). */
   readonly maxEventBytes: number
+  /**
+   * How far, in record time, a partition may be fetched ahead of the slowest partition
+   * that still holds unread records before it is paused (see `flow`). Default 250 ms.
+   */
+  readonly maxLeadMs?: number | undefined
 }
 
-export const defaultAlignment: AlignmentSettings = { idleMs: 100, maxEventRecords: 5_000, maxEventBytes: 4 * 1024 * 1024 }
+export const DEFAULT_MAX_LEAD_MS = 250
+
+export const defaultAlignment: AlignmentSettings = {
+  idleMs: 100,
+  maxEventRecords: 5_000,
+  maxEventBytes: 4 * 1024 * 1024,
+  maxLeadMs: DEFAULT_MAX_LEAD_MS
+}
+
+/** Partitions to pause and to resume now (see `AlignedInput.flow`). */
+export interface FlowChange {
+  readonly pause: ReadonlyArray<TopicPartition>
+  readonly resume: ReadonlyArray<TopicPartition>
+}
 
 /** The buffer holds at most this many events' worth; full, it is cut whatever holds it back. */
 const BUFFERED_EVENTS = 4
@@ -35,6 +60,10 @@ class PartitionBuffer {
   /** Offset after the last record fetched: buffered or already taken. */
   fetched: number
   highWatermark: number | undefined
+  /** Timestamp of the last record fetched: nothing unread of this partition should be earlier. */
+  lastTimestamp: number | undefined
+  /** Whether the reader asked the client to stop fetching it (see `AlignedInput.flow`). */
+  paused = false
 
   constructor(readonly topic: string, readonly partition: number, readonly order: number, fetched: number) {
     this.fetched = fetched
@@ -53,7 +82,12 @@ class PartitionBuffer {
     this.batches.push(records)
     this.size += records.length
     for (const r of records) this.bytes += recordBytes(r)
-    this.fetched = records[records.length - 1]!.offset + 1
+    const last = records[records.length - 1]!
+    this.fetched = last.offset + 1
+    this.lastTimestamp = last.timestamp
+    // A batch of a partition thought paused: the pause came after its fetch, or the client
+    // lost it (a rejoin, a restart); `flow` decides afresh.
+    this.paused = false
   }
 
   take(): ConsumedRecord {
@@ -137,6 +171,8 @@ export class AlignedInput {
   private bufferedBytes = 0
   /** Set when a lagging partition first ran empty; cleared once none is empty. */
   private idleDeadline: number | undefined
+  /** Something `flow` depends on changed since it last ran. */
+  private flowStale = false
 
   constructor(private readonly settings: AlignmentSettings = defaultAlignment) {}
 
@@ -147,6 +183,7 @@ export class AlignedInput {
     const fresh = batch.records.filter((r) => r.offset >= p.fetched)
     if (fresh.length === 0) return
     p.add(fresh)
+    this.flowStale = true
     this.bufferedRecords += fresh.length
     for (const r of fresh) this.bufferedBytes += recordBytes(r)
     if (!p.inHeap) this.heads.push(p)
@@ -158,7 +195,9 @@ export class AlignedInput {
    */
   observe(topic: string, partition: number, highWatermark: number, committed: number | undefined): void {
     const p = this.partition(topic, partition, committed ?? 0)
-    p.highWatermark = Math.max(highWatermark, p.highWatermark ?? 0)
+    if (p.highWatermark !== undefined && highWatermark <= p.highWatermark) return
+    p.highWatermark = highWatermark
+    this.flowStale = true
   }
 
   /**
@@ -176,6 +215,7 @@ export class AlignedInput {
       this.bufferedRecords -= p.size
       this.bufferedBytes -= p.bytes
       dropped ||= p.inHeap
+      this.flowStale = true
     }
     if (!dropped) return
     const heads = new Heads()
@@ -253,6 +293,39 @@ export class AlignedInput {
       })
     }
     return { records, partitions }
+  }
+
+  /**
+   * Which partitions to pause and which to resume, if that changed. The frontier is the
+   * earliest last-fetched timestamp among partitions known to hold unread records: what
+   * is unread anywhere is (records being roughly in time order per partition) no earlier
+   * than it. A partition fetched more than `maxLeadMs` past the frontier is paused; it
+   * is resumed once the frontier comes within half that (so it is not paused and resumed
+   * batch after batch), or once it holds nothing unread. The slowest partition is never
+   * paused, so reading always goes on. Partitions never fetched yet do not count: their
+   * timestamps are not known.
+   */
+  flow(): FlowChange | undefined {
+    if (!this.flowStale) return undefined
+    this.flowStale = false
+    const lead = this.settings.maxLeadMs ?? DEFAULT_MAX_LEAD_MS
+    let frontier = Infinity
+    for (const p of this.partitions.values()) {
+      if (p.lagging && p.lastTimestamp !== undefined && p.lastTimestamp < frontier) frontier = p.lastTimestamp
+    }
+    const pause: Array<TopicPartition> = []
+    const resume: Array<TopicPartition> = []
+    for (const p of this.partitions.values()) {
+      if (p.lastTimestamp === undefined) continue
+      if (!p.paused && p.lagging && p.lastTimestamp > frontier + lead) {
+        p.paused = true
+        pause.push({ topic: p.topic, partition: p.partition })
+      } else if (p.paused && (!p.lagging || p.lastTimestamp <= frontier + lead / 2)) {
+        p.paused = false
+        resume.push({ topic: p.topic, partition: p.partition })
+      }
+    }
+    return pause.length === 0 && resume.length === 0 ? undefined : { pause, resume }
   }
 
   private partition(topic: string, partition: number, fetched: number): PartitionBuffer {

@@ -376,6 +376,12 @@ export const runWhenActive = <E, R>(
         }
         // In process, what every partition holds is known before each cut: none is passed over unseen.
         if (subscription.progressPerBatch === true && progress !== undefined) yield* Effect.ignore(progress)
+        // Partitions read too far ahead of the slowest are paused until it catches up.
+        const flow = aligner.flow()
+        if (flow !== undefined) {
+          if (flow.pause.length > 0) yield* subscription.pause(flow.pause)
+          if (flow.resume.length > 0) yield* subscription.resume(flow.resume)
+        }
         const now = yield* Clock.currentTimeMillis
         const event = aligner.cut(now)
         if (event !== undefined) {

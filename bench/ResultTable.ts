@@ -35,6 +35,8 @@ export const runBlock = (run: RunResult): string => {
     line("peak RSS", `${mib(service.peakRssBytes)} sampled every 100 ms (${service.rssSamples} samples); kernel high-water mark ${mib(service.maxRssBytes)}; ${mib(service.baselineRssBytes)} at the start`),
     line("changelog per review", `${changelog.recordsPerReview.toFixed(2)} records, ${int(changelog.bytesPerReview)} B (${changelog.bytesPerInputByte.toFixed(2)} x input bytes${changelog.bytesExtrapolated ? "; bytes extrapolated: the mock dropped old records" : ""})`)
   ]
+  const shares = Object.entries(changelog.shareByStore ?? {})
+  if (shares.length > 0) lines.push(line("changelog by store", shares.map(([store, share]) => `${store} ${(100 * share).toFixed(0)}%`).join(", ") + " of the bytes"))
   if (run.heap !== undefined) {
     const { baselineBytes, halfwayBytes, halfwayReviews, afterFinishBytes, afterEvictionBytes, evicted } = run.heap
     const perReview = halfwayReviews > 0 ? ` (${Math.round((halfwayBytes - baselineBytes) / halfwayReviews)} B per review handled)` : ""

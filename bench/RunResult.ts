@@ -42,6 +42,8 @@ export interface RunResult {
     readonly topics: ReadonlyArray<string>
     /** On the wire: partitions of the changelog topics (enough that the mock keeps most records). */
     readonly partitions?: number
+    /** On the wire: each store's share of the changelog bytes (by key prefix), largest first. */
+    readonly shareByStore?: Readonly<Record<string, number>>
     readonly records: number
     readonly bytes: number
     readonly recordsPerReview: number

@@ -50,7 +50,8 @@ try {
     ratio: floor.recordsPerSecond > 0 ? run.service.recordsPerSecond / floor.recordsPerSecond : 0,
     changelog: {
       ...changelogFigures(changelog.topics, changelog.records, changelog.bytes, size, input, changelog.extrapolated),
-      partitions: changelog.partitions
+      partitions: changelog.partitions,
+      shareByStore: changelog.shareByStore
     }
   }
   process.stdout.write(`${JSON.stringify(result)}\n`)

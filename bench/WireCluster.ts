@@ -164,19 +164,33 @@ export const produceInputs = async (wire: WireCluster, size: CaseSize): Promise<
   return tally
 }
 
-/** Key + value bytes of the records a partition still holds, read with kcat (null key or value: 0). */
-const partitionBytes = async (bootstrap: string, topic: string, partition: number): Promise<number> => {
-  const { stdout } = await execFileAsync("kcat", ["-C", "-b", bootstrap, "-t", topic, "-p", String(partition), "-e", "-q", "-f", "%K %S\n"], {
+/** The store a changelog key belongs to: its `<store>|` prefix (a topic shared by several stores). */
+const storeOf = (key: string): string => {
+  const bar = key.indexOf("|")
+  return bar > 0 ? key.slice(0, bar) : "(unprefixed)"
+}
+
+/**
+ * Key + value bytes of the records a partition still holds, read with kcat (null key or
+ * value: 0), in all and per store. The key is printed last: a line that does not start
+ * with two sizes (a key with a line break in it) is skipped for the per-store tally only.
+ */
+const partitionBytes = async (bootstrap: string, topic: string, partition: number) => {
+  const { stdout } = await execFileAsync("kcat", ["-C", "-b", bootstrap, "-t", topic, "-p", String(partition), "-e", "-q", "-f", "%K %S %k\n"], {
     maxBuffer: 256 * 2 ** 20,
     timeout: 600_000
   })
   let bytes = 0
+  const byStore = new Map<string, number>()
   for (const line of stdout.split("\n")) {
-    if (line === "") continue
-    const [key, value] = line.split(" ").map(Number)
-    bytes += Math.max(0, key ?? 0) + Math.max(0, value ?? 0)
+    const match = /^(-?\d+) (-?\d+) (.*)$/.exec(line)
+    if (match === null) continue
+    const size = Math.max(0, Number(match[1])) + Math.max(0, Number(match[2]))
+    bytes += size
+    const store = storeOf(match[3]!)
+    byStore.set(store, (byStore.get(store) ?? 0) + size)
   }
-  return bytes
+  return { bytes, byStore }
 }
 
 /** Runs `work` on every item, at most `limit` at a time. */
@@ -208,12 +222,17 @@ export const countChangelog = async (wire: WireCluster) => {
     .sort()
   const partitions = (await Promise.all(topics.map(async (topic) => (await offsetsOf(wire.kafka, topic)).map((o) => ({ topic, ...o }))))).flat()
   const held = partitions.filter((p) => p.high > p.low)
-  const bytes = await inParallel(held, 16, (p) => partitionBytes(wire.cluster.bootstrap, p.topic, p.partition))
+  const read = await inParallel(held, 16, (p) => partitionBytes(wire.cluster.bootstrap, p.topic, p.partition))
+  // Each store's share of the bytes read (records the mock dropped are not there to tell).
+  const byStore = new Map<string, number>()
+  for (const { byStore: partition } of read) for (const [store, n] of partition) byStore.set(store, (byStore.get(store) ?? 0) + n)
+  const readBytes = read.reduce((n, r) => n + r.bytes, 0)
   return {
     topics,
     partitions: partitions.length,
     records: partitions.reduce((n, p) => n + p.high, 0),
-    bytes: Math.round(held.reduce((n, p, i) => n + (bytes[i]! / (p.high - p.low)) * p.high, 0)),
+    bytes: Math.round(held.reduce((n, p, i) => n + (read[i]!.bytes / (p.high - p.low)) * p.high, 0)),
+    shareByStore: Object.fromEntries([...byStore].sort(([, a], [, b]) => b - a).map(([store, n]) => [store, readBytes > 0 ? n / readBytes : 0])),
     extrapolated: partitions.some((p) => p.low > 0)
   }
 }

@@ -44,8 +44,14 @@ export class PackedChangelog<K, V> {
   private nextSeq = 1
   /** Key text -> chunk of its latest record: `seq` for a value, `-seq` for a deletion (which hides older records). */
   private readonly latest = new Map<string, number>()
-  /** Key text -> how many live chunks hold a record of it (all but the latest are stale, hidden by it). */
-  private readonly copies = new Map<string, number>()
+  /**
+   * Key text -> how many live chunks hold a stale record of it (one a later record hides,
+   * or any record once `latest` no longer names it). A key's copies are these and its
+   * latest record. Most keys have none: a chunk goes once each of its keys is written
+   * again, so only keys written since their previous chunk went have an entry here (a
+   * count per key was a sixth of a running job's state).
+   */
+  private readonly stale = new Map<string, number>()
   private readonly chunks = new Map<number, Chunk>()
   private readonly groupChunks = new Map<string, Set<number>>()
   /** Chunk keys (and keys of per-key records from before packing) to tombstone at the next flush. */
@@ -71,6 +77,7 @@ export class PackedChangelog<K, V> {
       const prev = this.latest.get(change.text)
       if (prev === undefined) continue
       this.latest.delete(change.text)
+      this.addStale(change.text, 1)
       if (this.release(Math.abs(prev))) emptied.push(Math.abs(prev))
     }
     this.collect(emptied, out)
@@ -105,7 +112,7 @@ export class PackedChangelog<K, V> {
       for (const change of list) {
         const member = this.packing.member(change.key)
         // A deletion is written only while a live chunk still holds a record of the key.
-        if (change.slot === undefined && (this.copies.get(change.text) ?? 0) === 0) continue
+        if (change.slot === undefined && !this.stale.has(change.text)) continue
         const entry = change.slot === undefined
           ? deletedEntry(member)
           : valueEntry(member, this.timed ? change.slot.writtenAt : undefined, this.codec.encodePayload(change.slot.value))
@@ -126,7 +133,7 @@ export class PackedChangelog<K, V> {
     for (const seq of [...(this.groupChunks.get(group) ?? [])]) {
       for (const text of this.chunks.get(seq)!.keys) {
         this.latest.delete(text)
-        this.copies.delete(text)
+        this.stale.delete(text)
       }
       out.push({ key: this.drop(seq), value: null })
     }
@@ -147,7 +154,7 @@ export class PackedChangelog<K, V> {
 
   /** Whether a chunk holds a record of the key (so that deleting it must be written). */
   holds(text: string): boolean {
-    return this.latest.has(text) || (this.copies.get(text) ?? 0) > 0
+    return this.latest.has(text) || this.stale.has(text)
   }
 
   /** Reads one chunk record at restore (applied later, by `restored`). */
@@ -210,6 +217,7 @@ export class PackedChangelog<K, V> {
       for (const text of chunk.keys) {
         if (Math.abs(this.latest.get(text) ?? 0) !== seq) continue
         this.latest.delete(text)
+        this.addStale(text, 1)
         dirty(text, keyOf.get(text)!)
       }
       chunk.live = 0
@@ -218,10 +226,11 @@ export class PackedChangelog<K, V> {
     for (const [text, key] of legacyKeys) dirty(text, key)
     const sink: Array<ChunkEntry> = []
     const hiding: Array<number> = []
-    for (const [text, n] of this.copies) {
-      const seq = this.latest.get(text)
-      if (n === 1 && seq !== undefined && seq < 0) {
+    // Deletions that are their key's only record left hide nothing.
+    for (const [text, seq] of this.latest) {
+      if (seq < 0 && !this.stale.has(text)) {
         this.latest.delete(text)
+        this.addStale(text, 1)
         if (this.release(-seq)) hiding.push(-seq)
       }
     }
@@ -243,16 +252,13 @@ export class PackedChangelog<K, V> {
       if (chunk === undefined || chunk.live > 0) continue
       out.push({ key: this.drop(seq), value: null })
       for (const text of chunk.keys) {
-        const n = (this.copies.get(text) ?? 1) - 1
-        if (n <= 0) {
-          this.copies.delete(text)
-          continue
-        }
-        this.copies.set(text, n)
+        // No key has its latest record in a chunk that goes: each record in it is stale.
+        this.addStale(text, -1)
         const last = this.latest.get(text)
-        if (n === 1 && last !== undefined && last < 0 && this.chunks.has(-last)) {
-          // Only the deletion itself is left: it hides nothing any more (but is still there).
+        if (last !== undefined && last < 0 && !this.stale.has(text) && this.chunks.has(-last)) {
+          // Only the deletion itself is left: it hides nothing any more (but is still there, stale).
           this.latest.delete(text)
+          this.addStale(text, 1)
           if (this.release(-last)) work.push(-last)
         }
       }
@@ -268,12 +274,18 @@ export class PackedChangelog<K, V> {
     return chunk
   }
 
-  /** A key's latest record is now in chunk `|signed|` (negative: a deletion). */
+  /** A key's latest record is now in chunk `|signed|` (negative: a deletion); the one it had before, if any, is stale. */
   private hold(text: string, signed: number, chunk = this.chunks.get(Math.abs(signed))!): void {
+    if (this.latest.has(text)) this.addStale(text, 1)
     this.latest.set(text, signed)
-    this.copies.set(text, (this.copies.get(text) ?? 0) + 1)
     chunk.keys.push(text)
     chunk.live++
+  }
+
+  private addStale(text: string, delta: number): void {
+    const n = (this.stale.get(text) ?? 0) + delta
+    if (n > 0) this.stale.set(text, n)
+    else this.stale.delete(text)
   }
 
   /** One latest record of the chunk is superseded; true if none is left. */

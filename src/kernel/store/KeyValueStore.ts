@@ -15,13 +15,19 @@ import type { StoreKey } from "./StoreKey.ts"
 import type { StoreSpec } from "./StoreSpec.ts"
 import * as ValueCodec from "./ValueCodec.ts"
 
+/** What a store without compact entries keeps per key. */
 interface Slot<K, V> {
-  /** Undefined in a store of compact slots: the key is decoded from its text when needed (see `compactSlots`). */
-  readonly key: K | undefined
+  readonly key: K
   readonly value: V
   /** Time of last write; 0 in a store without retention, which never reads it. */
   readonly writtenAt: number
 }
+
+/**
+ * What the store's map holds per key: a Slot, or in a store of compact entries (see
+ * `compact`) the value itself. Read only through `valueIn`, `writtenAtIn` and `keyOf`.
+ */
+type Stored = unknown
 
 /** A changelog entry: key text and value text, `null` deleting the key. */
 export interface ChangelogEntry {
@@ -29,22 +35,8 @@ export interface ChangelogEntry {
   readonly value: string | null
 }
 
-/**
- * The slot of a compact store: its value alone. A class of its own, not the shape of
- * other stores' slots, whose time field holds doubles (a boxed number per slot).
- */
-class CompactSlot<V> {
-  constructor(readonly value: V) {}
-  get key(): undefined {
-    return undefined
-  }
-  get writtenAt(): number {
-    return 0
-  }
-}
-
 export class KeyValueStore<K, V> {
-  private readonly data = new Map<string, Slot<K, V>>()
+  private readonly data = new Map<string, Stored>()
   /**
    * A grouped store's key texts per group. A packed store keeps only each group's size:
    * its chunks and the keys changed since the last flush list a group's members (see
@@ -68,7 +60,7 @@ export class KeyValueStore<K, V> {
   private recording = false
   /** Each key the record touched with the slot it had before, in order (undone in reverse), and keys it made dirty; reused. */
   private readonly undoTexts: Array<string> = []
-  private readonly undoSlots: Array<Slot<K, V> | undefined> = []
+  private readonly undoSlots: Array<Stored | undefined> = []
   private readonly undoDirty: Array<string> = []
   /** Groups the record dropped first in this batch. */
   private readonly undoDropped: Array<string> = []
@@ -79,12 +71,14 @@ export class KeyValueStore<K, V> {
   private readonly valueCodec: ValueCodec.ValueCodec<V>
   private readonly timed: boolean
   /**
-   * A packed store without retention keeps no key object per entry: it may hold a
-   * million entries of a running entity, where a key tuple and a time per entry were a
-   * third of its memory and all of it promoted to the old generation. The key is decoded
-   * from its text on the paths that need it (listing entries, dropping a group, undoing).
+   * A packed store without retention keeps only the value per entry, no slot: it may
+   * hold a million entries of a running entity, where a key tuple and a time per entry
+   * were a third of its memory and all of it promoted to the old generation, and an
+   * object around the value another seventh. The key is decoded from its text on the
+   * paths that need it (listing entries, dropping a group, undoing). Its values must not
+   * be `undefined` (that is how a missing key reads).
    */
-  private readonly compactSlots: boolean
+  private readonly compact: boolean
   /** The task's clock, set by the runtime before each event (for retention). */
   now = 0
   /**
@@ -98,7 +92,7 @@ export class KeyValueStore<K, V> {
     this.keyCodec = spec.key
     this.unlogged = spec.logged === false
     this.timed = spec.ttl !== undefined
-    this.compactSlots = spec.packed !== undefined && !this.timed
+    this.compact = spec.packed !== undefined && !this.timed
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined || spec.packed !== undefined ? undefined : new Map()
     this.groupSizes = spec.groupOf === undefined || spec.packed === undefined ? undefined : new Map()
@@ -113,7 +107,8 @@ export class KeyValueStore<K, V> {
   }
 
   get(key: K): V | undefined {
-    return this.data.get(this.textOf(key))?.value
+    const stored = this.data.get(this.textOf(key))
+    return stored === undefined ? undefined : this.valueIn(stored)
   }
 
   has(key: K): boolean {
@@ -124,7 +119,8 @@ export class KeyValueStore<K, V> {
     const text = this.textOf(key)
     const prev = this.data.get(text)
     // Values are immutable: putting the one already there changes nothing (unless retention counts from the write).
-    if (prev !== undefined && prev.value === value && !this.timed) return
+    if (prev !== undefined && this.valueIn(prev) === value && !this.timed) return
+    if (value === undefined && this.compact) throw new Error(`store "${this.spec.name}": undefined is not a value it can hold`)
     this.touch(text, key, prev)
     this.write(text, this.slotOf(key, value, this.now), prev, key)
   }
@@ -140,21 +136,21 @@ export class KeyValueStore<K, V> {
   }
 
   *entries(): IterableIterator<readonly [K, V]> {
-    for (const [text, slot] of this.data) yield [this.keyOf(text, slot), slot.value]
+    for (const [text, stored] of this.data) yield [this.keyOf(text, stored), this.valueIn(stored)]
   }
 
   *values(): IterableIterator<V> {
-    for (const slot of this.data.values()) yield slot.value
+    for (const stored of this.data.values()) yield this.valueIn(stored)
   }
 
   /** Entries of one group (see `StoreSpec.groupOf`). */
   *group(group: string): IterableIterator<readonly [K, V]> {
     const seen = new Set<string>()
     for (const text of [...this.membersOf(group)]) {
-      const slot = this.data.get(text)
-      if (slot === undefined || seen.has(text)) continue
+      const stored = this.data.get(text)
+      if (stored === undefined || seen.has(text)) continue
       seen.add(text)
-      yield [this.keyOf(text, slot), slot.value]
+      yield [this.keyOf(text, stored), this.valueIn(stored)]
     }
   }
 
@@ -179,12 +175,12 @@ export class KeyValueStore<K, V> {
       // The whole group goes: its member set is dropped once, not emptied key by key.
       this.groups!.delete(group)
       for (const text of members) {
-        const slot = this.data.get(text)
-        if (slot === undefined) continue
-        const key = this.keyOf(text, slot)
-        this.touch(text, key, slot)
+        const stored = this.data.get(text)
+        if (stored === undefined) continue
+        const key = this.keyOf(text, stored)
+        this.touch(text, key, stored)
         this.data.delete(text)
-        each?.(key, slot.value)
+        each?.(key, this.valueIn(stored))
       }
       return
     }
@@ -197,11 +193,11 @@ export class KeyValueStore<K, V> {
     }
     // A member may be listed more than once (by several chunks): it is gone after the first.
     for (const text of this.membersOf(group)) {
-      const slot = this.data.get(text)
-      if (slot === undefined) continue
-      this.remember(text, slot)
+      const stored = this.data.get(text)
+      if (stored === undefined) continue
+      this.remember(text, stored)
       this.data.delete(text)
-      if (each !== undefined) each(this.keyOf(text, slot), slot.value)
+      if (each !== undefined) each(this.keyOf(text, stored), this.valueIn(stored))
     }
   }
 
@@ -223,12 +219,12 @@ export class KeyValueStore<K, V> {
     const ttl = this.spec.ttl?.ms
     if (ttl === undefined) return []
     const out: Array<readonly [K, V]> = []
-    for (const [text, slot] of this.data) {
-      if (slot.writtenAt + ttl > now) break
-      const key = this.keyOf(text, slot)
-      this.touch(text, key, slot)
+    for (const [text, stored] of this.data) {
+      if (this.writtenAtIn(stored) + ttl > now) break
+      const key = this.keyOf(text, stored)
+      this.touch(text, key, stored)
       this.erase(text, key)
-      out.push([key, slot.value])
+      out.push([key, this.valueIn(stored)])
     }
     return out
   }
@@ -254,9 +250,9 @@ export class KeyValueStore<K, V> {
   rollback(): void {
     const touched = this.undoTexts.length
     for (let i = touched - 1; i >= 0; i--) {
-      const slot = this.undoSlots[i]
-      if (slot === undefined) this.erase(this.undoTexts[i]!)
-      else this.write(this.undoTexts[i]!, slot)
+      const stored = this.undoSlots[i]
+      if (stored === undefined) this.erase(this.undoTexts[i]!)
+      else this.write(this.undoTexts[i]!, stored)
     }
     const dirty = this.dirtyKeys ?? this.dirty
     for (const text of this.undoDirty) dirty.delete(text)
@@ -272,9 +268,9 @@ export class KeyValueStore<K, V> {
     const out: Array<ChangelogEntry> = []
     if (this.spec.logged !== false) {
       this.dirty.forEach((existedBefore, text) => {
-        const slot = this.data.get(text)
-        if (slot !== undefined) {
-          const value = this.valueCodec.encode(slot.value, slot.writtenAt)
+        const stored = this.data.get(text)
+        if (stored !== undefined) {
+          const value = this.valueCodec.encode(this.valueIn(stored), this.writtenAtIn(stored))
           if (this.lastWritten !== undefined) {
             if (this.lastWritten.get(text) === value) return
             this.lastWritten.set(text, value)
@@ -297,10 +293,10 @@ export class KeyValueStore<K, V> {
     this.droppedGroups!.clear()
     const changes: Array<PackedChange<K, V>> = []
     this.dirtyKeys!.forEach((key, text) => {
-      const slot = this.data.get(text)
+      const stored = this.data.get(text)
       // A key put and deleted again since the last flush, of which no chunk holds a record: nothing to write.
-      if (slot === undefined && !packed.holds(text)) return
-      changes.push({ text, key: slot?.key ?? key, slot })
+      if (stored === undefined && !packed.holds(text)) return
+      changes.push({ text, key, slot: stored === undefined ? undefined : { value: this.valueIn(stored), writtenAt: this.writtenAtIn(stored) } })
     })
     this.dirtyKeys!.clear()
     const chunks = packed.flush(changes, (group) => this.groupSizes!.has(group))
@@ -324,8 +320,8 @@ export class KeyValueStore<K, V> {
   }
 
   private *current(text: string): IterableIterator<readonly [K, V | undefined]> {
-    const slot = this.data.get(text)
-    if (slot !== undefined) yield [this.keyOf(text, slot), slot.value]
+    const stored = this.data.get(text)
+    if (stored !== undefined) yield [this.keyOf(text, stored), this.valueIn(stored)]
     else {
       const key = this.keyCodec.decode(text)
       if (key._tag === "Success") yield [key.success, undefined]
@@ -373,7 +369,11 @@ export class KeyValueStore<K, V> {
     }
     if (this.spec.ttl === undefined) return
     if (this.spec.ttl.restartOnRestore === true) {
-      for (const [text, slot] of this.data) if (slot.writtenAt < now) this.data.set(text, { ...slot, writtenAt: now })
+      // A store with retention keeps slots (never compact).
+      for (const [text, stored] of this.data) {
+        const slot = stored as Slot<K, V>
+        if (slot.writtenAt < now) this.data.set(text, { ...slot, writtenAt: now })
+      }
     }
     this.reorderByWriteTime()
   }
@@ -405,8 +405,8 @@ export class KeyValueStore<K, V> {
     return this.lastText
   }
 
-  /** Before a change of `text`, whose slot is `prev`: remembered to undo it, and dirty. */
-  private touch(text: string, key: K, prev: Slot<K, V> | undefined): void {
+  /** Before a change of `text`, whose entry is `prev`: remembered to undo it, and dirty. */
+  private touch(text: string, key: K, prev: Stored | undefined): void {
     this.remember(text, prev)
     // Scratch state writes no changelog: nothing to remember for the flush.
     if (this.unlogged) return
@@ -422,8 +422,8 @@ export class KeyValueStore<K, V> {
     }
   }
 
-  /** Before a change of `text`, whose slot is `prev`: remembered to undo it (while a record is handled). */
-  private remember(text: string, prev: Slot<K, V> | undefined): void {
+  /** Before a change of `text`, whose entry is `prev`: remembered to undo it (while a record is handled). */
+  private remember(text: string, prev: Stored | undefined): void {
     if (this.recording) {
       this.undoTexts.push(text)
       this.undoSlots.push(prev)
@@ -435,30 +435,39 @@ export class KeyValueStore<K, V> {
     else this.dirty.set(text, this.data.has(text))
   }
 
-  private slotOf(key: K, value: V, writtenAt: number): Slot<K, V> {
-    if (this.compactSlots) return new CompactSlot(value)
-    return { key, value, writtenAt: this.timed ? writtenAt : 0 }
+  private slotOf(key: K, value: V, writtenAt: number): Stored {
+    if (this.compact) return value
+    const slot: Slot<K, V> = { key, value, writtenAt: this.timed ? writtenAt : 0 }
+    return slot
   }
 
-  /** The key of an entry: kept in its slot, or (compact slots) decoded from its text. */
-  private keyOf(text: string, slot: Slot<K, V>): K {
-    if (slot.key !== undefined) return slot.key
+  private valueIn(stored: Stored): V {
+    return this.compact ? stored as V : (stored as Slot<K, V>).value
+  }
+
+  private writtenAtIn(stored: Stored): number {
+    return this.compact ? 0 : (stored as Slot<K, V>).writtenAt
+  }
+
+  /** The key of an entry: kept in its slot, or (compact entries) decoded from its text. */
+  private keyOf(text: string, stored: Stored): K {
+    if (!this.compact) return (stored as Slot<K, V>).key
     const key = this.keyCodec.decode(text)
-    // Texts of compact slots are always the codec's own encoding of a key.
+    // Texts of compact entries are always the codec's own encoding of a key.
     if (Result.isFailure(key)) throw new Error(`store "${this.spec.name}": key text ${JSON.stringify(text)} does not decode: ${key.failure}`)
     return key.success
   }
 
-  private write(text: string, slot: Slot<K, V>, prev = this.data.get(text), key?: K): void {
+  private write(text: string, stored: Stored, prev = this.data.get(text), key?: K): void {
     if (prev !== undefined) {
       // With retention, a write moves the key to the end (order of last write).
       if (this.timed) this.data.delete(text)
-      this.data.set(text, slot)
+      this.data.set(text, stored)
       return
     }
-    this.data.set(text, slot)
+    this.data.set(text, stored)
     if (this.spec.groupOf === undefined) return
-    const group = this.spec.groupOf(key ?? this.keyOf(text, slot))
+    const group = this.spec.groupOf(key ?? this.keyOf(text, stored))
     if (this.groupSizes !== undefined) {
       this.groupSizes.set(group, (this.groupSizes.get(group) ?? 0) + 1)
       return
@@ -469,11 +478,11 @@ export class KeyValueStore<K, V> {
   }
 
   private erase(text: string, key?: K): void {
-    const slot = this.data.get(text)
-    if (slot === undefined) return
+    const stored = this.data.get(text)
+    if (stored === undefined) return
     this.data.delete(text)
     if (this.spec.groupOf === undefined) return
-    const group = this.spec.groupOf(key ?? this.keyOf(text, slot))
+    const group = this.spec.groupOf(key ?? this.keyOf(text, stored))
     if (this.groupSizes !== undefined) {
       const size = (this.groupSizes.get(group) ?? 1) - 1
       if (size > 0) this.groupSizes.set(group, size)
@@ -486,7 +495,7 @@ export class KeyValueStore<K, V> {
   }
 
   private reorderByWriteTime(): void {
-    const slots = [...this.data].sort(([, a], [, b]) => a.writtenAt - b.writtenAt)
+    const slots = [...this.data].sort(([, a], [, b]) => this.writtenAtIn(a) - this.writtenAtIn(b))
     this.data.clear()
     for (const [text, slot] of slots) this.data.set(text, slot)
   }

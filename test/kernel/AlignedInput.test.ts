@@ -242,4 +242,52 @@ describe("AlignedInput flow control", () => {
     input.add(batch("a", 1, 0, [10], 100))
     expect(names(input.flow()!.pause)).toEqual(["a0"])
   })
+
+  it("tells the client again what it wants for a partition whose batch came while it was paused", () => {
+    const input = new AlignedInput({ ...settings, maxLeadMs: 250 })
+    input.add(batch("a", 0, 0, [0], 100))
+    input.add(batch("b", 0, 0, [1_000], 100))
+    expect(names(input.flow()!.pause)).toEqual(["b0"])
+    input.add(batch("a", 0, 1, [800], 100))
+    expect(input.flow(), "b0 is still more than half the lead ahead").toBeUndefined()
+    // A batch of b0 fetched before the pause (or after a lost one) comes now, within the lead:
+    // whether the client still pauses b0 is unknown, so it is told, although nothing changed.
+    input.add(batch("b", 0, 1, [1_040], 100))
+    expect(names(input.flow()!.pause)).toEqual(["b0"])
+    input.add(batch("a", 0, 2, [1_400], 100))
+    const next = input.flow()!
+    expect(names(next.resume), "a0 moved past b0: b0 is the slowest now").toEqual(["b0"])
+    expect(names(next.pause)).toEqual(["a0"])
+  })
+
+  it("never waits for a paused partition, so its pause does not use up the idle time of the slowest one", () => {
+    const input = new AlignedInput({ ...settings, maxLeadMs: 250 })
+    input.add(batch("c", 0, 0, [0], 100))
+    input.add(batch("b", 0, 0, [1_000], 100))
+    expect(names(input.flow()!.pause)).toEqual(["b0"])
+    expect(order(input.cut(0)!.records)).toEqual(["c0@0"])
+    expect(order(input.cut(100)!.records), "the idle time over, c0 is passed over once").toEqual(["b0@0"])
+    // b0 is paused with nothing buffered, and holds unread records: it is not waited for,
+    // so once c0 has records again, c0 running empty gets a fresh idle time.
+    input.add(batch("c", 0, 1, [10, 20], 100))
+    expect(order(input.cut(200)!.records)).toEqual(["c0@1", "c0@2"])
+    input.add(batch("a", 0, 0, [30], 1))
+    expect(input.cut(250), "c0 may hold a record earlier than a0's").toBeUndefined()
+    expect(input.deadline()).toBe(300)
+    expect(order(input.cut(300)!.records)).toEqual(["a0@0"])
+  })
+
+  it("takes a position past filtered records (transaction markers) as read: such a partition holds nothing unread", () => {
+    const input = new AlignedInput({ ...settings, maxLeadMs: 250 })
+    // t0's last data record is at offset 4; offset 5 is a transaction marker the client filtered out.
+    input.add({ ...batch("t", 0, 0, [0, 1, 2, 3, 4], 6), nextOffset: 6 })
+    input.add(batch("a", 0, 0, [5_000], 100))
+    expect(input.flow(), "t0 read to its end does not hold a0 back").toBeUndefined()
+    // A batch of markers only: no record, a position.
+    input.add(batch("u", 0, 0, [0], 10))
+    expect(names(input.flow()!.pause)).toEqual(["a0"])
+    input.add({ topic: "u", partition: 0, records: [], highWatermark: 10, nextOffset: 10 })
+    expect(names(input.flow()!.resume)).toEqual(["a0"])
+    expect(order(input.cut(0)!.records)).toEqual(["t0@0", "u0@0", "t0@1", "t0@2", "t0@3", "t0@4", "a0@0"])
+  })
 })

@@ -262,6 +262,11 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     // kafkajs rejoins right after this event (its own heartbeat, between fetches, saw the
     // rebalance): every batch out was committed by then, so the reader holds nothing unwritten.
     consumer.on(consumer.events.REBALANCING, () => revokeAll())
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (closing || revoking) return
+      const moved = filteredBatch(payload)
+      if (moved !== undefined) Queue.offerUnsafe(queue, moved)
+    })
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Rejoined: a commit failure of the previous generation must not force yet another rebalance.
       rejoinWith = undefined
@@ -446,13 +451,39 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
     return subscription
   })
 
-const toRecordBatch = (batch: Batch): RecordBatch => ({
-  topic: batch.topic,
-  partition: batch.partition,
-  records: batch.messages.map((m) => toConsumedRecord(batch.topic, batch.partition, m)),
-  // kafkajs reports the partition's high watermark with each fetch (consumer lag metric).
-  highWatermark: Number(batch.highWatermark)
-})
+export const toRecordBatch = (batch: Pick<Batch, "topic" | "partition" | "messages" | "highWatermark" | "lastOffset">): RecordBatch => {
+  const records = batch.messages.map((m) => toConsumedRecord(batch.topic, batch.partition, m))
+  // kafkajs's last offset counts the records it filtered out (transaction markers, aborted ones).
+  const next = Number(batch.lastOffset()) + 1
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    records,
+    // kafkajs reports the partition's high watermark with each fetch (consumer lag metric).
+    highWatermark: Number(batch.highWatermark),
+    ...(next > (records.at(-1)?.offset ?? -1) + 1 ? { nextOffset: next } : {})
+  }
+}
+
+/**
+ * A fetched batch kafkajs hands to no `eachBatch` because it filtered out every record
+ * in it (transaction markers, aborted transactions): the position it moved to, as an
+ * empty batch, so the reader does not take the partition for one with unread records.
+ */
+export const filteredBatch = (payload: {
+  readonly topic: string
+  readonly partition: number
+  readonly highWatermark: string
+  readonly batchSize: number
+  readonly lastOffset: string
+}): RecordBatch | undefined =>
+  payload.batchSize > 0 ? undefined : {
+    topic: payload.topic,
+    partition: payload.partition,
+    records: [],
+    highWatermark: Number(payload.highWatermark),
+    nextOffset: Number(payload.lastOffset) + 1
+  }
 
 /**
  * Every record of the partitions of `topic` in `watermarks` below their high watermarks

@@ -27,6 +27,12 @@ export interface RecordBatch {
   readonly records: ReadonlyArray<ConsumedRecord>
   /** Offset after the partition's last record when the batch was fetched (for lag), if known. */
   readonly highWatermark?: number | undefined
+  /**
+   * Where reading goes on after this batch, when that is past its last record: the client
+   * skipped records it does not hand out (transaction markers, aborted transactions).
+   * Such a batch may hold no record at all.
+   */
+  readonly nextOffset?: number | undefined
 }
 
 export interface OutgoingRecord {
@@ -112,7 +118,10 @@ export interface Subscription {
    * the member has joined the group (state follows `assignments`).
    */
   readonly active: Effect.Effect<void, KafkaError>
-  /** Batches in arrival order; each batch holds one topic-partition. */
+  /**
+   * Batches in arrival order; each batch holds one topic-partition. A batch holds no
+   * record when it only moves the partition's position (see `RecordBatch.nextOffset`).
+   */
   readonly batches: Stream.Stream<RecordBatch, KafkaError>
   /**
    * This member's assignment changes, in order, from its first assignment on; ends when

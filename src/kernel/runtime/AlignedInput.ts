@@ -62,8 +62,14 @@ class PartitionBuffer {
   highWatermark: number | undefined
   /** Timestamp of the last record fetched: nothing unread of this partition should be earlier. */
   lastTimestamp: number | undefined
-  /** Whether the reader asked the client to stop fetching it (see `AlignedInput.flow`). */
+  /** Whether the reader last asked the client to stop fetching it (see `AlignedInput.flow`). */
   paused = false
+  /**
+   * A batch came while it was paused: fetched before the pause, or the client lost the
+   * pause (a rejoin, a restart). Which holds is unknown, so `flow` tells the client the
+   * state it wants next, pause or resume, even if it is the one it asked for last.
+   */
+  unsure = false
 
   constructor(readonly topic: string, readonly partition: number, readonly order: number, fetched: number) {
     this.fetched = fetched
@@ -85,9 +91,7 @@ class PartitionBuffer {
     const last = records[records.length - 1]!
     this.fetched = last.offset + 1
     this.lastTimestamp = last.timestamp
-    // A batch of a partition thought paused: the pause came after its fetch, or the client
-    // lost it (a rejoin, a restart); `flow` decides afresh.
-    this.paused = false
+    if (this.paused) this.unsure = true
   }
 
   take(): ConsumedRecord {
@@ -176,13 +180,26 @@ export class AlignedInput {
 
   constructor(private readonly settings: AlignmentSettings = defaultAlignment) {}
 
-  /** Buffers a fetched batch; records below what was already fetched (a redelivery) are dropped. */
+  /**
+   * Buffers a fetched batch; records below what was already fetched (a redelivery) are
+   * dropped. A batch may also move the partition's position past records the client
+   * filtered out (`nextOffset`: transaction markers, aborted records), with or without
+   * records of its own: otherwise a partition whose log ends in such records would look
+   * as if it held unread records for ever.
+   */
   add(batch: RecordBatch): void {
-    const p = this.partition(batch.topic, batch.partition, batch.records[0]?.offset ?? 0)
-    if (batch.highWatermark !== undefined) p.highWatermark = Math.max(batch.highWatermark, p.highWatermark ?? 0)
+    const p = this.partition(batch.topic, batch.partition, batch.records[0]?.offset ?? batch.nextOffset ?? 0)
+    if (batch.highWatermark !== undefined && batch.highWatermark > (p.highWatermark ?? 0)) {
+      p.highWatermark = batch.highWatermark
+      this.flowStale = true
+    }
     const fresh = batch.records.filter((r) => r.offset >= p.fetched)
+    if (fresh.length > 0) p.add(fresh)
+    if (batch.nextOffset !== undefined && batch.nextOffset > p.fetched) {
+      p.fetched = batch.nextOffset
+      this.flowStale = true
+    }
     if (fresh.length === 0) return
-    p.add(fresh)
     this.flowStale = true
     this.bufferedRecords += fresh.length
     for (const r of fresh) this.bufferedBytes += recordBytes(r)
@@ -251,7 +268,7 @@ export class AlignedInput {
     const forced = this.full
     let waiting = false
     for (const p of this.partitions.values()) {
-      if (p.size === 0 && p.lagging) {
+      if (p.size === 0 && p.lagging && !p.paused) {
         waiting = true
         break
       }
@@ -278,7 +295,7 @@ export class AlignedInput {
         continue
       }
       this.heads.pop()
-      if (p.lagging && heldBack()) break
+      if (p.lagging && !p.paused && heldBack()) break
     }
     this.bufferedRecords -= records.length
     this.bufferedBytes -= bytes
@@ -302,8 +319,9 @@ export class AlignedInput {
    * than it. A partition fetched more than `maxLeadMs` past the frontier is paused; it
    * is resumed once the frontier comes within half that (so it is not paused and resumed
    * batch after batch), or once it holds nothing unread. The slowest partition is never
-   * paused, so reading always goes on. Partitions never fetched yet do not count: their
-   * timestamps are not known.
+   * paused, so reading always goes on, and a paused partition never holds a cut back
+   * (its unread records come after every other partition's). Partitions never fetched
+   * yet do not count: their timestamps are not known.
    */
   flow(): FlowChange | undefined {
     if (!this.flowStale) return undefined
@@ -317,13 +335,13 @@ export class AlignedInput {
     const resume: Array<TopicPartition> = []
     for (const p of this.partitions.values()) {
       if (p.lastTimestamp === undefined) continue
-      if (!p.paused && p.lagging && p.lastTimestamp > frontier + lead) {
-        p.paused = true
-        pause.push({ topic: p.topic, partition: p.partition })
-      } else if (p.paused && (!p.lagging || p.lastTimestamp <= frontier + lead / 2)) {
-        p.paused = false
-        resume.push({ topic: p.topic, partition: p.partition })
-      }
+      const paused = p.paused
+        ? p.lagging && p.lastTimestamp > frontier + lead / 2
+        : p.lagging && p.lastTimestamp > frontier + lead
+      if (paused === p.paused && !p.unsure) continue
+      p.paused = paused
+      p.unsure = false
+      ;(paused ? pause : resume).push({ topic: p.topic, partition: p.partition })
     }
     return pause.length === 0 && resume.length === 0 ? undefined : { pause, resume }
   }

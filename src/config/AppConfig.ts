@@ -76,7 +76,6 @@ export const AppSettings = Config.all({
 
 export type AppSettings = Config.Success<typeof AppSettings>
 
-/** Internal topic names derived from APPLICATION_ID (docs/spec.md, Delivery guarantees and state). */
 /** How a task's input is aligned and cut into events, from the MAX_TASK_* and EVENT_MAX_* settings. */
 export const alignmentSettings = (s: AppSettings): AlignmentSettings => ({
   idleMs: s.maxTaskIdleMs,
@@ -85,6 +84,7 @@ export const alignmentSettings = (s: AppSettings): AlignmentSettings => ({
   maxEventBytes: s.eventMaxBytes
 })
 
+/** Internal topic names derived from APPLICATION_ID (docs/spec.md, Delivery guarantees and state). */
 export const changelogTopic = (s: Pick<AppSettings, "applicationId">): string => `${s.applicationId}-job-state-changelog`
 
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("review-aggregator/AppConfig") {

@@ -85,7 +85,44 @@ const byPartition = (log: ReadonlyArray<ChangelogEntry>, partitions: number) => 
   return Array.from({ length: partitions }, (_, p) => log.filter((e) => hash(e.key) === p)).reverse().flat()
 }
 
+/**
+ * The packed changelog's bookkeeping, reached into for the invariant below: each key's
+ * latest chunk, and how many live chunks hold a stale record of it.
+ */
+interface Bookkeeping {
+  readonly chunks: ReadonlyMap<number, { readonly keys: ReadonlyArray<string> }>
+  readonly latest: ReadonlyMap<string, number>
+  readonly stale: ReadonlyMap<string, number>
+}
+const bookkeepingOf = (store: KeyValueStore<Key, string>) => (store as unknown as { readonly packed: Bookkeeping }).packed
+
+/** A key's stale copies are the live chunks holding a record of it, less the one with its latest; no key has none listed. */
+const expectExactStale = (store: KeyValueStore<Key, string>, where: string) => {
+  const { chunks, latest, stale } = bookkeepingOf(store)
+  const held = new Map<string, number>()
+  for (const chunk of chunks.values()) for (const text of chunk.keys) held.set(text, (held.get(text) ?? 0) + 1)
+  for (const text of new Set([...held.keys(), ...stale.keys(), ...latest.keys()])) {
+    expect(stale.get(text) ?? 0, `${where}: stale copies of ${JSON.stringify(text)}`).toBe((held.get(text) ?? 0) - (latest.has(text) ? 1 : 0))
+  }
+  for (const n of stale.values()) expect(n, `${where}: a count of none is not kept`).toBeGreaterThan(0)
+}
+
 describe.each([plain, raw])("packed store %#", (spec) => {
+  it("counts exactly the stale copies of each key, through flushes, a torn batch, a restore and the flush after it", () =>
+    fc.assert(fc.property(batches, fc.nat(), (script, cut) => {
+      const store = new KeyValueStore(spec)
+      const log: Array<ChangelogEntry> = []
+      for (const batch of script) {
+        for (const o of batch) apply(store, o)
+        log.push(...store.flush())
+        expectExactStale(store, "after a flush")
+      }
+      const restored = restoreFrom(spec, log, log.length === 0 ? [] : [log[cut % log.length]!.key])
+      expectExactStale(restored, "after a restore")
+      restored.flush()
+      expectExactStale(restored, "after the flush that follows it")
+    })))
+
   it("restores exactly the live store from its changelog, in full, compacted or read by partition", () =>
     fc.assert(fc.property(batches, fc.integer({ min: 2, max: 5 }), (script, partitions) => {
       const store = new KeyValueStore(spec)

@@ -6,7 +6,7 @@
  * runs ahead, and read to its end once resumed.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer, Metric, Schema } from "effect"
 import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
 import { EmbeddedBroker } from "../../src/kernel/kafka/EmbeddedKafka.ts"
 import { KafkaClient, type TopicPartition } from "../../src/kernel/kafka/KafkaPort.ts"
@@ -116,7 +116,18 @@ describe("aligned consumption", () => {
 
   it.effect("pauses an input that runs ahead in record time and resumes it once the other catches up, reading both to the end", () => {
     const calls: Array<string> = []
-    const note = (what: string) => (partitions: ReadonlyArray<TopicPartition>) => partitions.map((tp) => `${what} ${tp.topic}${tp.partition}`)
+    /** The paused-partitions gauge as each pause or resume is asked for (it tells the state before it). */
+    const gauge: Array<number> = []
+    const gaugeNow = Effect.map(Metric.snapshot, (all) => {
+      const state = all.find((m) => m.id === "flow_paused_input_partitions")?.state as { readonly value?: number } | undefined
+      return state?.value
+    })
+    const note = (what: string) => (partitions: ReadonlyArray<TopicPartition>) =>
+      Effect.flatMap(gaugeNow, (value) =>
+        Effect.sync(() => {
+          if (value !== undefined) gauge.push(value)
+          calls.push(...partitions.map((tp) => `${what} ${tp.topic}${tp.partition}`))
+        }))
     // The embedded broker, its subscriptions noting the reader's pauses and resumes.
     const spying = Layer.effect(KafkaClient, Effect.gen(function*() {
       const kafka = yield* KafkaClient
@@ -125,8 +136,8 @@ describe("aligned consumption", () => {
         subscribe: (options) =>
           Effect.map(kafka.subscribe(options), (subscription) => ({
             ...subscription,
-            pause: (partitions: ReadonlyArray<TopicPartition>) => Effect.andThen(Effect.sync(() => calls.push(...note("pause")(partitions))), subscription.pause(partitions)),
-            resume: (partitions: ReadonlyArray<TopicPartition>) => Effect.andThen(Effect.sync(() => calls.push(...note("resume")(partitions))), subscription.resume(partitions))
+            pause: (partitions: ReadonlyArray<TopicPartition>) => Effect.andThen(note("pause")(partitions), subscription.pause(partitions)),
+            resume: (partitions: ReadonlyArray<TopicPartition>) => Effect.andThen(note("resume")(partitions), subscription.resume(partitions))
           }))
       })
     })).pipe(Layer.provideMerge(EmbeddedKafka.layer({ maxBatchSize: 10 })))
@@ -138,6 +149,7 @@ describe("aligned consumption", () => {
       const seen: Array<number> = []
       yield* runUntilIdle({
         ...settings,
+        metricsPrefix: "flow",
         alignment: { idleMs: 100, maxEventRecords: 10, maxEventBytes: 1024 * 1024, maxLeadMs: 200 },
         task: {
           name: "timestamps",
@@ -155,6 +167,9 @@ describe("aligned consumption", () => {
       // dense ends at 1 995 ms: from there on it holds nothing unread, and sparse is read on freely.
       expect(calls.at(-1)).toBe("resume sparse0")
       expect(seen, "in record-timestamp order").toEqual([...seen].sort((a, b) => a - b))
+      expect(gauge[0], "the gauge is there, at 0, before the first pause").toBe(0)
+      expect(gauge, "and reads 1 while sparse is paused").toContain(1)
+      expect(yield* gaugeNow, "and 0 once it is resumed").toBe(0)
     }).pipe(Effect.provide(spying))
   })
 })

@@ -250,6 +250,13 @@ export class AlignedInput {
     return this.bufferedRecords
   }
 
+  /** Partitions the reader last asked the client to pause (see `flow`). */
+  get pausedPartitions(): number {
+    let n = 0
+    for (const p of this.partitions.values()) if (p.paused) n++
+    return n
+  }
+
   /**
    * When the partitions holding the cut back stop doing so, if they do now; the reader
    * waits for a batch or this time, whichever comes first.

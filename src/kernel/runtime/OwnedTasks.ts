@@ -30,7 +30,7 @@ export class OwnedTasks<E> {
   constructor(
     private readonly definition: TaskDefinition<E>,
     private readonly settings: { readonly applicationId: string; readonly dlqTopic: string },
-    private readonly metrics: ReturnType<typeof RuntimeMetrics.make>,
+    private readonly metrics: RuntimeMetrics.RuntimeMetrics,
     /** Whether each task decides from the progress of its own partitions only. */
     private readonly perTaskProgress: boolean
   ) {}

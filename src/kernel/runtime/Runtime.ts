@@ -79,12 +79,11 @@ const taskIdsOf = (partitions: ReadonlyArray<TopicPartition>): ReadonlyArray<num
  * restores or drops tasks as partitions are assigned or revoked. Then it handles input
  * events and ticks.
  */
-const makeHandler = <E>(options: RuntimeOptions<E>) =>
+const makeHandler = <E>(options: RuntimeOptions<E>, metrics: RuntimeMetrics.RuntimeMetrics) =>
   Effect.gen(function*() {
     const { task: definition } = options
     const coPartitioned = options.assignment === "co-partitioned"
     const kafka = yield* KafkaClient
-    const metrics = RuntimeMetrics.make(options.metricsPrefix ?? "stream_task")
     const tasks = new OwnedTasks(definition, options, metrics, coPartitioned)
     const backlog = coPartitioned ? undefined : yield* ChangelogBacklog.read(tasks.changelogTopics)
 
@@ -210,11 +209,18 @@ const makeHandler = <E>(options: RuntimeOptions<E>) =>
 export const run = <E>(options: RuntimeOptions<E>): Effect.Effect<void, KafkaError, KafkaClient | Scope.Scope> =>
   options.assignment === "co-partitioned" && options.task.partitioning !== "perPartition"
     ? Effect.die(new Error(`task ${options.task.name}: co-partitioned assignment needs a perPartition task (its state must move with its partitions)`))
-    : StreamProcessor.runWhenActive({
-      groupId: options.applicationId,
-      topics: options.task.topics,
-      guarantee: options.guarantee,
-      shutdownGraceMs: options.shutdownGraceMs,
-      alignment: options.alignment,
-      assignment: options.assignment
-    }, makeHandler(options))
+    : Effect.suspend(() => {
+      const metrics = RuntimeMetrics.make(options.metricsPrefix ?? "stream_task")
+      return Effect.andThen(
+        metrics.pausedPartitions(0),
+        StreamProcessor.runWhenActive({
+          groupId: options.applicationId,
+          topics: options.task.topics,
+          guarantee: options.guarantee,
+          shutdownGraceMs: options.shutdownGraceMs,
+          alignment: options.alignment,
+          assignment: options.assignment,
+          onPaused: metrics.pausedPartitions
+        }, makeHandler(options, metrics))
+      )
+    })

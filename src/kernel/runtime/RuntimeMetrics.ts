@@ -30,6 +30,10 @@ export const make = (prefix: string) => {
     description: "Each task's active clock: time caught up with its inputs (deadlines run on it)",
     attributes: { unit: "s" }
   })
+  const pausedPartitions = Metric.gauge(`${prefix}_paused_input_partitions`, {
+    description: "Input partitions this member does not fetch for now: read more than MAX_TASK_LEAD_MS of record time ahead of the slowest one with unread records",
+    attributes: { unit: "{partition}" }
+  })
 
   const outcomes = ["applied", "skipped", "torn"] as const
 
@@ -58,6 +62,8 @@ export const make = (prefix: string) => {
         yield* Metric.update(Metric.withAttributes(activeSeconds, { task }), 0)
       }),
     batchHandled: (seconds: number) => Metric.update(batchSeconds, seconds),
+    /** The member's input partitions paused by flow control (0 from the start). */
+    pausedPartitions: (count: number) => Metric.update(pausedPartitions, count),
     state: (task: string, stores: ReadonlyArray<{ readonly name: string; readonly size: number }>, activeMs: number) =>
       Effect.gen(function*() {
         for (const s of stores) yield* Metric.update(Metric.withAttributes(storeEntries, { task, store: s.name }), s.size)
@@ -65,3 +71,6 @@ export const make = (prefix: string) => {
       })
   }
 }
+
+/** The metrics of one runtime, by name prefix. */
+export type RuntimeMetrics = ReturnType<typeof make>

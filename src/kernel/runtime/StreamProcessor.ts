@@ -69,6 +69,8 @@ export interface MembershipOptions {
    * changes are handled in the event loop, between events (see `Handler.assigned`).
    */
   readonly assignment?: AssignmentStrategy | undefined
+  /** Told how many input partitions flow control holds paused, whenever that may have changed (for a gauge). */
+  readonly onPaused?: ((partitions: number) => Effect.Effect<void>) | undefined
 }
 
 export interface ProcessorOptions extends MembershipOptions, Handler {}
@@ -191,6 +193,7 @@ export const runWhenActive = <E, R>(
         ]).map(Effect.suspend)
 
     const graceMs = options.shutdownGraceMs ?? 10_000
+    const reportPaused = Effect.suspend(() => options.onPaused?.(aligner.pausedPartitions) ?? Effect.void)
 
     // Bounded, at-least-once shutdown (issue 8). Handling an event (in memory, no I/O) is
     // never interrupted, so state is never half-applied. Its write (outputs, changelog,
@@ -349,6 +352,7 @@ export const runWhenActive = <E, R>(
         ? Effect.uninterruptible(Effect.gen(function*() {
           for (const tp of change.partitions) givenUp.add(partitionKey(tp))
           aligner.drop(change.partitions)
+          yield* reportPaused
           taken.fire()
           if (handler.revoked !== undefined) yield* handler.revoked(change.partitions)
           yield* change.done
@@ -381,6 +385,7 @@ export const runWhenActive = <E, R>(
         if (flow !== undefined) {
           if (flow.pause.length > 0) yield* subscription.pause(flow.pause)
           if (flow.resume.length > 0) yield* subscription.resume(flow.resume)
+          yield* reportPaused
         }
         const now = yield* Clock.currentTimeMillis
         const event = aligner.cut(now)

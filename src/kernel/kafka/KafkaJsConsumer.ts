@@ -225,7 +225,11 @@ export const subscribe = (kafka: Kafka, settings: KafkaJsOptions, offsets: Commi
      */
     const pauseOrResume = (partitions: ReadonlyArray<TopicPartition>, paused: boolean) => {
       const byTopic = new Map<string, Array<number>>()
-      for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition])
+      for (const tp of partitions) {
+        const numbers = byTopic.get(tp.topic)
+        if (numbers === undefined) byTopic.set(tp.topic, [tp.partition])
+        else numbers.push(tp.partition)
+      }
       const topics = [...byTopic].map(([topic, numbers]) => ({ topic, partitions: numbers }))
       try {
         if (paused) consumer.pause(topics)

@@ -58,9 +58,9 @@ export class KeyValueStore<K, V> {
   private legacyKeys: Array<readonly [string, K]> = []
   /** Whether a record is being handled (its changes can be undone). */
   private recording = false
-  /** Each key the record touched with the slot it had before, in order (undone in reverse), and keys it made dirty; reused. */
+  /** Each key the record touched with the entry it had before, in order (undone in reverse), and keys it made dirty; reused. */
   private readonly undoTexts: Array<string> = []
-  private readonly undoSlots: Array<Stored | undefined> = []
+  private readonly undoStored: Array<Stored | undefined> = []
   private readonly undoDirty: Array<string> = []
   /** Groups the record dropped first in this batch. */
   private readonly undoDropped: Array<string> = []
@@ -122,7 +122,7 @@ export class KeyValueStore<K, V> {
     if (prev !== undefined && this.valueIn(prev) === value && !this.timed) return
     if (value === undefined && this.compact) throw new Error(`store "${this.spec.name}": undefined is not a value it can hold`)
     this.touch(text, key, prev)
-    this.write(text, this.slotOf(key, value, this.now), prev, key)
+    this.write(text, this.storedOf(key, value, this.now), prev, key)
   }
 
   /** Removes the key; true if it was there. */
@@ -240,7 +240,7 @@ export class KeyValueStore<K, V> {
     this.recording = false
     if (this.undoTexts.length > 0) {
       this.undoTexts.length = 0
-      this.undoSlots.length = 0
+      this.undoStored.length = 0
     }
     if (this.undoDirty.length > 0) this.undoDirty.length = 0
     if (this.undoDropped.length > 0) this.undoDropped.length = 0
@@ -250,7 +250,7 @@ export class KeyValueStore<K, V> {
   rollback(): void {
     const touched = this.undoTexts.length
     for (let i = touched - 1; i >= 0; i--) {
-      const stored = this.undoSlots[i]
+      const stored = this.undoStored[i]
       if (stored === undefined) this.erase(this.undoTexts[i]!)
       else this.write(this.undoTexts[i]!, stored)
     }
@@ -344,7 +344,7 @@ export class KeyValueStore<K, V> {
     if (Result.isFailure(value)) return Result.fail(`value of key ${JSON.stringify(entry.key)}: ${value.failure}`)
     const text = this.keyCodec.encode(key.success)
     this.erase(text)
-    this.write(text, this.slotOf(key.success, value.success.value, value.success.writtenAt), undefined, key.success)
+    this.write(text, this.storedOf(key.success, value.success.value, value.success.writtenAt), undefined, key.success)
     this.lastWritten?.set(text, entry.value)
     if (this.packed !== undefined) {
       this.packed.legacy(entry.key)
@@ -361,7 +361,7 @@ export class KeyValueStore<K, V> {
       this.packed.restored(
         (text, key, value, writtenAt) => {
           this.erase(text, key)
-          if (value !== undefined) this.write(text, this.slotOf(key, value, writtenAt), undefined, key)
+          if (value !== undefined) this.write(text, this.storedOf(key, value, writtenAt), undefined, key)
         },
         (text, key) => this.markDirty(text, key),
         legacy
@@ -426,7 +426,7 @@ export class KeyValueStore<K, V> {
   private remember(text: string, prev: Stored | undefined): void {
     if (this.recording) {
       this.undoTexts.push(text)
-      this.undoSlots.push(prev)
+      this.undoStored.push(prev)
     }
   }
 
@@ -435,7 +435,8 @@ export class KeyValueStore<K, V> {
     else this.dirty.set(text, this.data.has(text))
   }
 
-  private slotOf(key: K, value: V, writtenAt: number): Stored {
+  /** What the map keeps for a value: the value itself (compact) or a slot. */
+  private storedOf(key: K, value: V, writtenAt: number): Stored {
     if (this.compact) return value
     const slot: Slot<K, V> = { key, value, writtenAt: this.timed ? writtenAt : 0 }
     return slot

@@ -10,8 +10,9 @@ import * as HttpApi from "../../src/http/HttpApi.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { KafkaHealth } from "../../src/observability/KafkaHealth.ts"
 import { analysisOf, collectionDone, pipelineLayer, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
+import { randomListenPort } from "../support/ListenPort.ts"
 
-const freePort = () => 20_000 + Math.floor(Math.random() * 20_000)
+const freePort = randomListenPort
 let port = freePort()
 const get = (path: string) =>
   Effect.promise(async () => {

@@ -15,6 +15,7 @@ import * as HttpApi from "../../src/http/HttpApi.ts"
 import { KafkaHealth } from "../../src/observability/KafkaHealth.ts"
 import { wireTestsRequired } from "../support/MockKafkaCluster.ts"
 import { analysisOf, collectionDone, pipelineLayer, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
+import { randomListenPort } from "../support/ListenPort.ts"
 
 const chromiumPath = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium"
 const unavailable = existsSync(chromiumPath) ? undefined : `no Chromium at ${chromiumPath}; install with: apt-get install -y chromium`
@@ -27,7 +28,7 @@ if (unavailable !== undefined && wireTestsRequired()) {
   })
 }
 
-const port = 20_000 + Math.floor(Math.random() * 20_000)
+const port = randomListenPort()
 
 const service = Layer.merge(
   HttpApi.layer.pipe(Layer.provide(AppConfig.layerWith({ ...testTopics, httpPort: port }))),

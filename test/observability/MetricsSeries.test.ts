@@ -13,8 +13,9 @@ import * as HttpApi from "../../src/http/HttpApi.ts"
 import { KafkaHealth } from "../../src/observability/KafkaHealth.ts"
 import * as Telemetry from "../../src/observability/Telemetry.ts"
 import { testTopics } from "../support/Pipeline.ts"
+import { randomListenPort } from "../support/ListenPort.ts"
 
-const port = 20_000 + Math.floor(Math.random() * 20_000)
+const port = randomListenPort()
 const metrics = Effect.promise(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()))
 
 /** An OTLP/HTTP receiver keeping the JSON bodies it is sent, per path. */

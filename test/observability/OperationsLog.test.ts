@@ -12,8 +12,9 @@ import { KafkaHealth } from "../../src/observability/KafkaHealth.ts"
 import * as Logging from "../../src/observability/Logging.ts"
 import { makeOperationsLog, OperationsLogEnabled } from "../../src/observability/OperationsLog.ts"
 import { advance, analysisOf, collectionDone, pipelineLayer, send, settle, testTopics, transformOf } from "../support/Pipeline.ts"
+import { randomListenPort } from "../support/ListenPort.ts"
 
-const port = 20_000 + Math.floor(Math.random() * 20_000)
+const port = randomListenPort()
 const get = (path: string) => Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.text()))
 
 /** Every log line as the JSON logger writes it. */

@@ -23,6 +23,7 @@ import { fastAnalysis, fastTransform } from "../schema/FastPath.ts"
 import { heldText, type Held } from "./HeldText.ts"
 import { ContributionSchema, type Contribution } from "./BatchContributions.ts"
 import { AnalysisStored, JobSchema, TransformStored } from "./JobStateSchema.ts"
+import { jobText } from "./JobText.ts"
 
 export const CHANGELOG = "job-state"
 
@@ -44,7 +45,7 @@ const analysisText = heldText(Source.make({ topic: "analysis", schema: AnalysisR
 
 export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number }) => ({
   // Version 2: stage deadlines are on the task's active clock.
-  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema, version: 2, writeOnChange: true } satisfies StoreSpec<string, Job>,
+  jobs: { name: "job", changelog: CHANGELOG, key: StoreKey.string, value: JobSchema, text: jobText, version: 2, writeOnChange: true } satisfies StoreSpec<string, Job>,
   reviews: {
     name: "review",
     changelog: CHANGELOG,

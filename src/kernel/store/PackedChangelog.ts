@@ -41,6 +41,8 @@ export class PackedChangelog<K, V> {
   private readonly packing: Packing<K>
   private readonly groupOf: (key: K) => string
   private readonly timed: boolean
+  /** Whether stale copies are counted (see `Packing.keysLeaveWithGroup`); if not, every key may have some. */
+  private readonly countsStale: boolean
   private nextSeq = 1
   /** Key text -> chunk of its latest record: `seq` for a value, `-seq` for a deletion (which hides older records). */
   private readonly latest = new Map<string, number>()
@@ -65,6 +67,7 @@ export class PackedChangelog<K, V> {
     this.packing = spec.packed
     this.groupOf = spec.groupOf
     this.timed = spec.ttl !== undefined
+    this.countsStale = spec.packed.keysLeaveWithGroup !== true
   }
 
   /** The chunks for one flush: tombstones of chunks nothing needs any more, then one new chunk (or a few, by size) per changed group. */
@@ -112,7 +115,7 @@ export class PackedChangelog<K, V> {
       for (const change of list) {
         const member = this.packing.member(change.key)
         // A deletion is written only while a live chunk still holds a record of the key.
-        if (change.slot === undefined && !this.stale.has(change.text)) continue
+        if (change.slot === undefined && !this.mayHaveStale(change.text)) continue
         const entry = change.slot === undefined
           ? deletedEntry(member)
           : valueEntry(member, this.timed ? change.slot.writtenAt : undefined, this.codec.encodePayload(change.slot.value))
@@ -152,9 +155,9 @@ export class PackedChangelog<K, V> {
     return (this.latest.get(text) ?? 0) > 0
   }
 
-  /** Whether a chunk holds a record of the key (so that deleting it must be written). */
+  /** Whether a chunk may hold a record of the key (so that deleting it must be written). */
   holds(text: string): boolean {
-    return this.latest.has(text) || this.stale.has(text)
+    return this.latest.has(text) || this.mayHaveStale(text)
   }
 
   /** Reads one chunk record at restore (applied later, by `restored`). */
@@ -228,7 +231,7 @@ export class PackedChangelog<K, V> {
     const hiding: Array<number> = []
     // Deletions that are their key's only record left hide nothing.
     for (const [text, seq] of this.latest) {
-      if (seq < 0 && !this.stale.has(text)) {
+      if (seq < 0 && !this.mayHaveStale(text)) {
         this.latest.delete(text)
         this.addStale(text, 1)
         if (this.release(-seq)) hiding.push(-seq)
@@ -255,7 +258,7 @@ export class PackedChangelog<K, V> {
         // No key has its latest record in a chunk that goes: each record in it is stale.
         this.addStale(text, -1)
         const last = this.latest.get(text)
-        if (last !== undefined && last < 0 && !this.stale.has(text) && this.chunks.has(-last)) {
+        if (last !== undefined && last < 0 && !this.mayHaveStale(text) && this.chunks.has(-last)) {
           // Only the deletion itself is left: it hides nothing any more (but is still there, stale).
           this.latest.delete(text)
           this.addStale(text, 1)
@@ -282,7 +285,13 @@ export class PackedChangelog<K, V> {
     chunk.live++
   }
 
+  /** Whether a live chunk may hold a record of the key other than its latest. */
+  private mayHaveStale(text: string): boolean {
+    return !this.countsStale || this.stale.has(text)
+  }
+
   private addStale(text: string, delta: number): void {
+    if (!this.countsStale) return
     const n = (this.stale.get(text) ?? 0) + delta
     if (n > 0) this.stale.set(text, n)
     else this.stale.delete(text)

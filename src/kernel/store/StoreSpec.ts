@@ -16,6 +16,15 @@ export interface ValueText<V> {
 export interface Packing<K> {
   readonly member: (key: K) => string
   readonly key: (group: string, member: string) => K
+  /**
+   * Keys leave with their whole group, seldom one by one (an index dropped when its
+   * entity ends). The changelog then does not count each key's stale copies: that count
+   * is a map entry per key written again while its older chunk lives, which for members
+   * written in two batches each (seen, then complete) was a third of a running entity's
+   * state, and it is needed only to leave out deletions that hide nothing. A key deleted
+   * anyway is always written as a deletion, kept until its group goes.
+   */
+  readonly keysLeaveWithGroup?: boolean | undefined
 }
 
 export interface StoreSpec<K, V> {

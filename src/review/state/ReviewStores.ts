@@ -52,7 +52,8 @@ export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number
     key: StoreKey.compactStrings(2),
     value: Schema.Number,
     groupOf: byJob,
-    packed: reviewsOfJob
+    // An entry is written when a review is first seen and again when complete, and goes only with its job.
+    packed: { ...reviewsOfJob, keysLeaveWithGroup: true }
   } satisfies StoreSpec<ReviewKey, number>,
   joins: SessionJoin.spec<ReviewKey, Left, Right>({
     name: "join",

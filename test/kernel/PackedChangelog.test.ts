@@ -96,6 +96,7 @@ interface Bookkeeping {
   readonly chunks: ReadonlyMap<number, { readonly keys: ReadonlyArray<string> }>
   readonly latest: ReadonlyMap<string, number>
   readonly stale: ReadonlyMap<string, number>
+  readonly groupKeys: ReadonlyMap<string, ReadonlyArray<string>> | undefined
 }
 const bookkeepingOf = (store: KeyValueStore<Key, string>) => (store as unknown as { readonly packed: Bookkeeping }).packed
 
@@ -217,13 +218,16 @@ describe("a store whose keys leave with their group", () => {
     return { store, log }
   }
 
-  it("keeps only each key's latest chunk, where counting stale copies keeps one more entry per key", () => {
+  it("keeps each key's latest chunk and the key once, where counting stale copies keeps an entry more and a text per record", () => {
     const counted = indexRun(plain)
     const leaving = indexRun(groupWise)
     // Every chunk but the first three holds keys never written again, so it outlives the
     // older records it holds: a stale copy of nearly every key.
     expect(bookkeepingOf(counted.store).stale.size).toBe(3_700)
     expect(bookkeepingOf(leaving.store).stale.size).toBe(0)
+    expect(bookkeepingOf(leaving.store).groupKeys?.get("job")?.length, "each key listed once").toBe(4_000)
+    const listed = [...bookkeepingOf(counted.store).chunks.values()].reduce((n, c) => n + c.keys.length, 0)
+    expect(listed, "counted: a key listed by each chunk holding a record of it").toBe(7_700)
     expect(leaving.log, "the same changelog").toEqual(counted.log)
     expect(contents(restoreFrom(groupWise, compacted(leaving.log)))).toEqual(contents(counted.store))
   })
@@ -286,9 +290,9 @@ describe("changed keys", () => {
     [...store.changed()].map(([k, v]) => `${JSON.stringify(k)}=${v === undefined ? "deleted" : JSON.stringify(v)}`).sort()
 
   // A packed store drops a group without tracking its keys one by one; it still lists each of them.
-  it("lists the same keys and values as a store that is not packed, dropped groups included", () =>
+  it.each([plain, groupWise])("lists the same keys and values as a store that is not packed, dropped groups included ($name)", (spec) =>
     fc.assert(fc.property(batches, (script) => {
-      const packed = new KeyValueStore(plain)
+      const packed = new KeyValueStore(spec)
       const reference = new KeyValueStore(unpacked)
       for (const batch of script) {
         applyBoth(packed, reference, batch)

@@ -31,8 +31,8 @@ export interface ChunkEntry {
 
 interface Chunk {
   readonly group: string
-  /** Keys with a record in this chunk. */
-  readonly keys: Array<string>
+  /** Keys with a record in this chunk; not kept when stale copies are not counted (`groupKeys` lists the keys). */
+  readonly keys: Array<string> | undefined
   /** How many of them have their latest record here. */
   live: number
 }
@@ -43,6 +43,13 @@ export class PackedChangelog<K, V> {
   private readonly timed: boolean
   /** Whether stale copies are counted (see `Packing.keysLeaveWithGroup`); if not, every key may have some. */
   private readonly countsStale: boolean
+  /**
+   * Without stale counts: each group's keys, a key once from its first record on (perhaps
+   * again after a restore), instead of each chunk's keys, which listed a key once per
+   * record. A key keeps the text it was first written with, as the store's map does:
+   * the text of each later write of it is not kept.
+   */
+  private readonly groupKeys: Map<string, Array<string>> | undefined
   private nextSeq = 1
   /** Key text -> chunk of its latest record: `seq` for a value, `-seq` for a deletion (which hides older records). */
   private readonly latest = new Map<string, number>()
@@ -68,6 +75,7 @@ export class PackedChangelog<K, V> {
     this.groupOf = spec.groupOf
     this.timed = spec.ttl !== undefined
     this.countsStale = spec.packed.keysLeaveWithGroup !== true
+    this.groupKeys = this.countsStale ? undefined : new Map()
   }
 
   /** The chunks for one flush: tombstones of chunks nothing needs any more, then one new chunk (or a few, by size) per changed group. */
@@ -79,8 +87,11 @@ export class PackedChangelog<K, V> {
     for (const change of changes) {
       const prev = this.latest.get(change.text)
       if (prev === undefined) continue
-      this.latest.delete(change.text)
-      this.addStale(change.text, 1)
+      // Uncounted, every change is written (a deletion too): `hold` moves its latest in place.
+      if (this.countsStale) {
+        this.latest.delete(change.text)
+        this.addStale(change.text, 1)
+      }
       if (this.release(Math.abs(prev))) emptied.push(Math.abs(prev))
     }
     this.collect(emptied, out)
@@ -133,8 +144,10 @@ export class PackedChangelog<K, V> {
 
   /** The whole group is gone: so is every chunk of it, deletions included (tombstones to `out`). */
   dropGroup(group: string, out: Array<ChunkEntry>): void {
+    for (const text of this.groupKeys?.get(group) ?? []) this.latest.delete(text)
+    this.groupKeys?.delete(group)
     for (const seq of [...(this.groupChunks.get(group) ?? [])]) {
-      for (const text of this.chunks.get(seq)!.keys) {
+      for (const text of this.chunks.get(seq)!.keys ?? []) {
         this.latest.delete(text)
         this.stale.delete(text)
       }
@@ -147,7 +160,11 @@ export class PackedChangelog<K, V> {
    * every key of the group written by a flush has its latest value in one of them.
    */
   *membersOf(group: string): IterableIterator<string> {
-    for (const seq of this.groupChunks.get(group) ?? []) yield* this.chunks.get(seq)!.keys
+    if (this.groupKeys !== undefined) {
+      yield* this.groupKeys.get(group) ?? []
+      return
+    }
+    for (const seq of this.groupChunks.get(group) ?? []) yield* this.chunks.get(seq)!.keys!
   }
 
   /** Whether the key's latest record is a value (it lived at the last flush). */
@@ -217,7 +234,7 @@ export class PackedChangelog<K, V> {
     for (const seq of this.torn) {
       const chunk = this.chunks.get(seq)
       if (chunk === undefined) continue
-      for (const text of chunk.keys) {
+      for (const text of chunk.keys ?? this.groupKeys!.get(chunk.group) ?? []) {
         if (Math.abs(this.latest.get(text) ?? 0) !== seq) continue
         this.latest.delete(text)
         this.addStale(text, 1)
@@ -254,7 +271,8 @@ export class PackedChangelog<K, V> {
       const chunk = this.chunks.get(seq)
       if (chunk === undefined || chunk.live > 0) continue
       out.push({ key: this.drop(seq), value: null })
-      for (const text of chunk.keys) {
+      // Uncounted, a chunk that goes changes nothing per key (a deletion is kept until its group goes).
+      for (const text of chunk.keys ?? []) {
         // No key has its latest record in a chunk that goes: each record in it is stale.
         this.addStale(text, -1)
         const last = this.latest.get(text)
@@ -269,7 +287,7 @@ export class PackedChangelog<K, V> {
   }
 
   private register(seq: number, group: string): Chunk {
-    const chunk: Chunk = { group, keys: [], live: 0 }
+    const chunk: Chunk = { group, keys: this.countsStale ? [] : undefined, live: 0 }
     this.chunks.set(seq, chunk)
     let set = this.groupChunks.get(group)
     if (set === undefined) this.groupChunks.set(group, set = new Set())
@@ -279,9 +297,15 @@ export class PackedChangelog<K, V> {
 
   /** A key's latest record is now in chunk `|signed|` (negative: a deletion); the one it had before, if any, is stale. */
   private hold(text: string, signed: number, chunk = this.chunks.get(Math.abs(signed))!): void {
-    if (this.latest.has(text)) this.addStale(text, 1)
+    if (chunk.keys !== undefined) {
+      if (this.latest.has(text)) this.addStale(text, 1)
+      chunk.keys.push(text)
+    } else if (!this.latest.has(text)) {
+      let keys = this.groupKeys!.get(chunk.group)
+      if (keys === undefined) this.groupKeys!.set(chunk.group, keys = [])
+      keys.push(text)
+    }
     this.latest.set(text, signed)
-    chunk.keys.push(text)
     chunk.live++
   }
 

@@ -10,7 +10,9 @@
  * - readers outside the task (HTTP) get copies, never the live maps.
  */
 import { Result } from "effect"
-import { isChunkKey, PackedChangelog, type PackedChange } from "./PackedChangelog.ts"
+import type { ChunkLog, PackedChange } from "./ChunkLog.ts"
+import { GroupLivedChangelog } from "./GroupLivedChangelog.ts"
+import { isChunkKey, PackedChangelog } from "./PackedChangelog.ts"
 import type { StoreKey } from "./StoreKey.ts"
 import type { StoreSpec } from "./StoreSpec.ts"
 import * as ValueCodec from "./ValueCodec.ts"
@@ -51,7 +53,12 @@ export class KeyValueStore<K, V> {
    * its key (a deleted key has no slot to read it from).
    */
   private readonly dirtyKeys: Map<string, K> | undefined
-  private readonly packed: PackedChangelog<K, V> | undefined
+  private readonly packed: ChunkLog<K, V> | undefined
+  /**
+   * A store whose keys leave only with their group (`Packing.keysLeaveWithGroup`): the
+   * keys first put since the last flush (its changelog lists each key once, when first written).
+   */
+  private readonly newKeys: Set<string> | undefined
   /** With `writeOnChange`: the text last written or restored per key. */
   private readonly lastWritten: Map<string, string> | undefined
   /** Keys restored from per-key records of a store packed since (moved into chunks at the next flush). */
@@ -96,7 +103,14 @@ export class KeyValueStore<K, V> {
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined || spec.packed !== undefined ? undefined : new Map()
     this.groupSizes = spec.groupOf === undefined || spec.packed === undefined ? undefined : new Map()
-    this.packed = spec.packed === undefined ? undefined : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
+    const groupLived = spec.packed?.keysLeaveWithGroup === true
+    if (groupLived && this.timed) throw new Error(`store "${spec.name}": keysLeaveWithGroup cannot go with ttl (retention deletes single keys)`)
+    this.packed = spec.packed === undefined
+      ? undefined
+      : groupLived
+      ? new GroupLivedChangelog(spec, this.keyCodec, this.valueCodec)
+      : new PackedChangelog(spec, this.keyCodec, this.valueCodec)
+    this.newKeys = groupLived ? new Set() : undefined
     this.dirtyKeys = this.packed === undefined ? undefined : new Map()
     this.droppedGroups = this.packed === undefined ? undefined : new Set()
     this.lastWritten = spec.writeOnChange === true ? new Map() : undefined
@@ -127,6 +141,7 @@ export class KeyValueStore<K, V> {
 
   /** Removes the key; true if it was there. */
   delete(key: K): boolean {
+    if (this.newKeys !== undefined) throw new Error(`store "${this.spec.name}": its keys leave only with their group (keysLeaveWithGroup)`)
     const text = this.textOf(key)
     const prev = this.data.get(text)
     if (prev === undefined) return false
@@ -255,7 +270,10 @@ export class KeyValueStore<K, V> {
       else this.write(this.undoTexts[i]!, stored)
     }
     const dirty = this.dirtyKeys ?? this.dirty
-    for (const text of this.undoDirty) dirty.delete(text)
+    for (const text of this.undoDirty) {
+      dirty.delete(text)
+      this.newKeys?.delete(text)
+    }
     for (const group of this.undoDropped) this.droppedGroups!.delete(group)
     this.commit()
     // Re-inserted slots moved to the end; retention needs order of last write back.
@@ -286,10 +304,12 @@ export class KeyValueStore<K, V> {
     return out
   }
 
-  private flushPacked(packed: PackedChangelog<K, V>): ReadonlyArray<ChangelogEntry> {
+  private flushPacked(packed: ChunkLog<K, V>): ReadonlyArray<ChangelogEntry> {
     // Dropped groups first: their keys are then held by no chunk, and a key of theirs changed earlier in the batch writes nothing.
     const tombstones: Array<ChangelogEntry> = []
     for (const group of this.droppedGroups!) packed.dropGroup(group, tombstones)
+    // A group dropped and begun again in this batch: each of its keys is new to the changelog.
+    const begunAgain = this.newKeys === undefined || this.droppedGroups!.size === 0 ? undefined : new Set(this.droppedGroups)
     this.droppedGroups!.clear()
     const changes: Array<PackedChange<K, V>> = []
     this.dirtyKeys!.forEach((key, text) => {
@@ -299,7 +319,13 @@ export class KeyValueStore<K, V> {
       changes.push({ text, key, slot: stored === undefined ? undefined : { value: this.valueIn(stored), writtenAt: this.writtenAtIn(stored) } })
     })
     this.dirtyKeys!.clear()
-    const chunks = packed.flush(changes, (group) => this.groupSizes!.has(group))
+    const newKeys = this.newKeys
+    const chunks = packed.flush(
+      changes,
+      (group) => this.groupSizes!.has(group),
+      (change, group) => newKeys !== undefined && (newKeys.has(change.text) || begunAgain?.has(group) === true)
+    )
+    newKeys?.clear()
     return tombstones.length === 0 ? chunks : [...tombstones, ...chunks]
   }
 
@@ -360,11 +386,13 @@ export class KeyValueStore<K, V> {
       this.legacyKeys = []
       this.packed.restored(
         (text, key, value, writtenAt) => {
-          this.erase(text, key)
-          if (value !== undefined) this.write(text, this.storedOf(key, value, writtenAt), undefined, key)
+          // A key already there keeps the text it has (its first record's), not one more per record.
+          if (value === undefined) this.erase(text, key)
+          else this.write(text, this.storedOf(key, value, writtenAt), this.data.get(text), key)
         },
         (text, key) => this.markDirty(text, key),
-        legacy
+        legacy,
+        (text) => this.data.has(text)
       )
     }
     if (this.spec.ttl === undefined) return
@@ -414,6 +442,8 @@ export class KeyValueStore<K, V> {
     if (dirtyKeys !== undefined) {
       if (!dirtyKeys.has(text)) {
         dirtyKeys.set(text, key)
+        // Not there at the last flush (a key leaves only with its group): new to the changelog.
+        if (prev === undefined) this.newKeys?.add(text)
         if (this.recording) this.undoDirty.push(text)
       }
     } else if (!this.dirty.has(text)) {

@@ -15,10 +15,10 @@ const entries: Readonly<Record<PathName, { readonly module: string; readonly fla
   wire: { module: "RunWire.ts", flags: [] }
 }
 
-export const runChild = (path: PathName, name: CaseName, reviews: number, mode: ModeName): Promise<RunResult> =>
+/** Runs a script of bench/ in a fresh Node process and reads the JSON document it prints last. */
+export const runScript = <T>(module: string, flags: ReadonlyArray<string>, args: ReadonlyArray<string>, what: string): Promise<T> =>
   new Promise((resolve, reject) => {
-    const entry = entries[path]
-    const child = spawn(process.execPath, [...entry.flags, "--import", "tsx", join(benchDir, entry.module), name, String(reviews), ...(path === "wire" ? [mode] : [])], {
+    const child = spawn(process.execPath, [...flags, "--import", "tsx", join(benchDir, module), ...args], {
       cwd: join(benchDir, ".."),
       // Its progress and errors go straight to ours; its stdout is the result.
       stdio: ["ignore", "pipe", "inherit"]
@@ -30,13 +30,21 @@ export const runChild = (path: PathName, name: CaseName, reviews: number, mode: 
     child.once("close", (code, signal) => {
       const last = stdout.trim().split("\n").at(-1) ?? ""
       if (code !== 0 || last === "") {
-        reject(new Error(`the ${path} run of ${name} (${reviews} reviews${path === "wire" ? `, ${mode}` : ""}) failed: exit code ${code}, signal ${signal} (its messages are above)`))
+        reject(new Error(`${what} failed: exit code ${code}, signal ${signal} (its messages are above)`))
         return
       }
       try {
-        resolve(JSON.parse(last) as RunResult)
+        resolve(JSON.parse(last) as T)
       } catch (error) {
-        reject(new Error(`the ${path} run of ${name} printed no result: ${String(error)}\n${stdout.slice(-2_000)}`))
+        reject(new Error(`${what} printed no result: ${String(error)}\n${stdout.slice(-2_000)}`))
       }
     })
   })
+
+export const runChild = (path: PathName, name: CaseName, reviews: number, mode: ModeName): Promise<RunResult> =>
+  runScript<RunResult>(
+    entries[path].module,
+    entries[path].flags,
+    [name, String(reviews), ...(path === "wire" ? [mode] : [])],
+    `the ${path} run of ${name} (${reviews} reviews${path === "wire" ? `, ${mode}` : ""})`
+  )

@@ -1,12 +1,13 @@
 /**
  * One in-process run of one case, in a process of its own (so memory figures are its own):
- * the JSON floor, then the review task over the same bytes; prints the RunResult as JSON.
+ * the JSON floor (in a child process: the heap it grows would otherwise be the task's
+ * start), then the review task over the same bytes; prints the RunResult as JSON.
  *
  *   node --expose-gc --import tsx bench/RunInProcess.ts <case> <reviews>
  */
 import { CASES, type CaseName } from "./BenchArgs.ts"
 import { caseSize } from "./BenchCase.ts"
-import { jsonFloor } from "./JsonFloor.ts"
+import { runScript } from "./ChildRun.ts"
 import type { RunResult } from "./RunResult.ts"
 import { taskRun } from "./TaskRun.ts"
 
@@ -16,7 +17,7 @@ if (!(CASES as ReadonlyArray<string>).includes(name ?? "") || !Number.isSafeInte
   process.exit(1)
 }
 const size = caseSize("inprocess", name as CaseName, Number(reviews))
-const floor = jsonFloor(size)
+const floor = await runScript<RunResult["floor"]>("RunJsonFloor.ts", [], [name!, reviews!], `the JSON floor of ${name} (${reviews} reviews)`)
 const run = await taskRun(size)
 const result: RunResult = {
   path: "inprocess",

@@ -17,12 +17,13 @@ export interface Packing<K> {
   readonly member: (key: K) => string
   readonly key: (group: string, member: string) => K
   /**
-   * Keys leave with their whole group, seldom one by one (an index dropped when its
-   * entity ends). The changelog then does not count each key's stale copies: that count
-   * is a map entry per key written again while its older chunk lives, which for members
-   * written in two batches each (seen, then complete) was a third of a running entity's
-   * state, and it is needed only to leave out deletions that hide nothing. A key deleted
-   * anyway is always written as a deletion, kept until its group goes.
+   * Keys leave only with their whole group (an index dropped when its entity ends): a
+   * single key cannot be deleted, and there is no retention. The changelog then keeps
+   * its chunks as long as their group lives (GroupLivedChangelog) and tracks no key's
+   * latest chunk: for members written in two events each (seen, then complete), chunks
+   * that also hold final records of other members live on anyway, and that per-key
+   * bookkeeping was most of a running entity's state. A running group's superseded
+   * records stay in the topic until it ends (a restore reads them and keeps the latest).
    */
   readonly keysLeaveWithGroup?: boolean | undefined
 }

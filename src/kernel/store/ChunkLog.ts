@@ -66,7 +66,7 @@ export interface ChunkLog<K, V> {
 /** Chunks stay well below Kafka's default 1 MB message size even at 3 UTF-8 bytes a character. */
 const MAX_CHUNK_CHARS = 150_000
 
-export const groupChanges = <K, V>(changes: ReadonlyArray<PackedChange<K, V>>, groupOf: (key: K) => string): Map<string, Array<PackedChange<K, V>>> => {
+const groupChanges = <K, V>(changes: ReadonlyArray<PackedChange<K, V>>, groupOf: (key: K) => string): Map<string, Array<PackedChange<K, V>>> => {
   const byGroup = new Map<string, Array<PackedChange<K, V>>>()
   for (const change of changes) {
     const group = groupOf(change.key)
@@ -141,6 +141,26 @@ export abstract class ChunkLogBase<K, V> {
     this.pending.clear()
   }
 
+  /** The whole group is gone: so is every chunk of it (tombstones to `out`). */
+  abstract dropGroup(group: string, out: Array<ChunkEntry>): void
+
+  /**
+   * Each changed group's changes as chunks (see `writeChunks`), or, for a group that is
+   * gone by now, the tombstones of its chunks.
+   */
+  protected writeGroups(
+    changes: ReadonlyArray<PackedChange<K, V>>,
+    groupAlive: (group: string) => boolean,
+    written: (change: PackedChange<K, V>) => boolean,
+    chunk: (group: string, seq: number, held: ReadonlyArray<PackedChange<K, V>>) => void,
+    out: Array<ChunkEntry>
+  ): void {
+    for (const [group, list] of groupChanges(changes, this.groupOf)) {
+      if (groupAlive(group)) this.writeChunks(group, list, written, (seq, held) => chunk(group, seq, held), out)
+      else this.dropGroup(group, out)
+    }
+  }
+
   /** Tombstones of the chunks doomed since the last flush, into `out`. */
   protected tombstoneDoomed(out: Array<ChunkEntry>): void {
     for (const key of this.doomed) out.push({ key, value: null })
@@ -152,7 +172,7 @@ export abstract class ChunkLogBase<K, V> {
    * (a single larger entry gets a chunk of its own); `chunk` registers each with the
    * changes it holds (those `written` lets through) and returns nothing.
    */
-  protected writeChunks(
+  private writeChunks(
     group: string,
     changes: ReadonlyArray<PackedChange<K, V>>,
     written: (change: PackedChange<K, V>) => boolean,

@@ -16,7 +16,7 @@
  * dropped group's chunks are tombstoned whole.
  */
 import { chunkKey } from "./ChunkFormat.ts"
-import { ChunkLogBase, groupChanges, type ApplyRestored, type ChunkEntry, type ChunkLog, type PackedChange } from "./ChunkLog.ts"
+import { ChunkLogBase, type ApplyRestored, type ChunkEntry, type ChunkLog, type PackedChange } from "./ChunkLog.ts"
 
 export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements ChunkLog<K, V> {
   /** Each group's chunks (sequence numbers), to tombstone when the group goes. */
@@ -34,23 +34,17 @@ export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements Chu
   ): ReadonlyArray<ChunkEntry> {
     const out: Array<ChunkEntry> = []
     this.tombstoneDoomed(out)
-    for (const [group, list] of groupChanges(changes, this.groupOf)) {
-      if (!groupAlive(group)) {
-        this.dropGroup(group, out)
-        continue
-      }
-      this.writeChunks(
-        group,
-        list,
-        // A key that is gone belongs to a dropped group, whose chunks went with it.
-        (change) => change.slot !== undefined,
-        (seq, held) => {
-          this.chunksOf(group).push(seq)
-          for (const change of held) if (fresh(change, group)) this.list(group, change.text)
-        },
-        out
-      )
-    }
+    this.writeGroups(
+      changes,
+      groupAlive,
+      // A key that is gone belongs to a dropped group, whose chunks went with it.
+      (change) => change.slot !== undefined,
+      (group, seq, held) => {
+        this.chunksOf(group).push(seq)
+        for (const change of held) if (fresh(change, group)) this.list(group, change.text)
+      },
+      out
+    )
     return out
   }
 

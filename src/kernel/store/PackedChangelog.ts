@@ -8,7 +8,7 @@
  * only with their group keeps GroupLivedChangelog instead; see ChunkLog.)
  */
 import { chunkKey } from "./ChunkFormat.ts"
-import { ChunkLogBase, groupChanges, type ApplyRestored, type ChunkEntry, type ChunkLog, type PackedChange } from "./ChunkLog.ts"
+import { ChunkLogBase, type ApplyRestored, type ChunkEntry, type ChunkLog, type PackedChange } from "./ChunkLog.ts"
 
 export type { ChunkEntry, PackedChange } from "./ChunkLog.ts"
 export { isChunkKey } from "./ChunkFormat.ts"
@@ -48,23 +48,17 @@ export class PackedChangelog<K, V> extends ChunkLogBase<K, V> implements ChunkLo
       if (this.release(Math.abs(prev))) emptied.push(Math.abs(prev))
     }
     this.collect(emptied, out)
-    for (const [group, list] of groupChanges(changes, this.groupOf)) {
-      if (!groupAlive(group)) {
-        this.dropGroup(group, out)
-        continue
-      }
-      this.writeChunks(
-        group,
-        list,
-        // A deletion is written only while a live chunk still holds a record of the key.
-        (change) => change.slot !== undefined || this.stale.has(change.text),
-        (seq, held) => {
-          const chunk = this.register(seq, group)
-          for (const change of held) this.hold(change.text, change.slot === undefined ? -seq : seq, chunk)
-        },
-        out
-      )
-    }
+    this.writeGroups(
+      changes,
+      groupAlive,
+      // A deletion is written only while a live chunk still holds a record of the key.
+      (change) => change.slot !== undefined || this.stale.has(change.text),
+      (group, seq, held) => {
+        const chunk = this.register(seq, group)
+        for (const change of held) this.hold(change.text, change.slot === undefined ? -seq : seq, chunk)
+      },
+      out
+    )
     return out
   }
 

@@ -261,6 +261,41 @@ describe("a store whose keys leave with their group", () => {
     expect(groupBookkeepingOf(store).groupChunks.size).toBe(0)
   })
 
+  it("lists a key whose torn per-key record from before packing was rewritten, once a put brings it back", () => {
+    // The last batch of the store before it was packed: two new keys, only the first record reached the topic.
+    const unpacked: StoreSpec<Key, string> = { name: "unpacked", key: StoreKey.strings(2), value: Schema.String, groupOf: (k) => k[0] }
+    const before = new KeyValueStore(unpacked)
+    before.put(["job", "r1"], "seen")
+    before.put(["job", "r2"], "seen")
+    const torn = before.flush().slice(0, 1)
+    // Restarted as a group-wise store: the torn record is skipped and its key rewritten; then the batch is read again.
+    const store = new KeyValueStore(groupWise)
+    for (const e of torn) store.rewrite(e.key)
+    store.restored(0)
+    store.put(["job", "r1"], "seen")
+    store.put(["job", "r2"], "seen")
+    store.flush()
+    expect([...store.group("job")].map(([k]) => k[1]).sort()).toEqual(["r1", "r2"])
+    const dropped: Array<string> = []
+    store.dropGroup("job", ([, r]) => void dropped.push(r))
+    expect(dropped.sort()).toEqual(["r1", "r2"])
+    expect([...store.entries()]).toEqual([])
+  })
+
+  it("reports a chunk that deletes a single key (written before the store was declared group-wise) instead of restoring it", () => {
+    // r2 keeps the first chunk alive, so r1's deletion is written (it hides r1's record there).
+    const counted = new KeyValueStore(plain)
+    counted.put(["job", "r1"], "seen")
+    counted.put(["job", "r2"], "seen")
+    const [first] = counted.flush()
+    counted.delete(["job", "r1"])
+    const [deletion] = counted.flush()
+    const store = new KeyValueStore(groupWise)
+    expect(Result.isSuccess(store.restore(first!))).toBe(true)
+    const result = store.restore(deletion!)
+    expect(Result.isFailure(result) && result.failure).toMatch(/deletes the single key "r1", which a store whose keys leave only with their group/)
+  })
+
   it("refuses to delete a single key, and retention (which would)", () => {
     const store = new KeyValueStore(groupWise)
     store.put(["job", "r1"], "seen")

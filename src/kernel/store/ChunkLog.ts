@@ -107,8 +107,15 @@ export abstract class ChunkLogBase<K, V> {
     }
     const members = decodeChunk(value, this.codec, this.timed)
     if (Result.isFailure(members)) return Result.fail(`chunk ${JSON.stringify(key)}: ${members.failure}`)
+    const refused = this.refuse(members.success)
+    if (refused !== undefined) return Result.fail(`chunk ${JSON.stringify(key)}: ${refused}`)
     this.pending.set(parsed.seq, { group: parsed.group, members: members.success })
     return Result.void
+  }
+
+  /** Why members read at restore cannot be applied, if they cannot (a kind's own rule). */
+  protected refuse(_members: ReadonlyArray<Member<V>>): string | undefined {
+    return undefined
   }
 
   /** A chunk key of an event whose write was cut short: deleted, its members (if it was applied) written again. */

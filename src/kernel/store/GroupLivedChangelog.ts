@@ -15,7 +15,7 @@
  * A key's record is never a deletion: its store refuses to delete a single key, and a
  * dropped group's chunks are tombstoned whole.
  */
-import { chunkKey } from "./ChunkFormat.ts"
+import { chunkKey, type Member } from "./ChunkFormat.ts"
 import { ChunkLogBase, type ApplyRestored, type ChunkEntry, type ChunkLog, type PackedChange } from "./ChunkLog.ts"
 
 export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements ChunkLog<K, V> {
@@ -56,6 +56,19 @@ export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements Chu
 
   membersOf(group: string): Iterable<string> {
     return this.groupKeys.get(group) ?? []
+  }
+
+  /**
+   * A deletion of a single key: written by this store before it was declared
+   * keysLeaveWithGroup. Its chunks would then have to live on after their keys (and a
+   * torn deletion be written again), which this changelog does not do: the chunk is
+   * reported and skipped instead of being restored wrongly.
+   */
+  protected override refuse(members: ReadonlyArray<Member<V>>): string | undefined {
+    const deleted = members.find((m) => m.value === undefined)
+    return deleted === undefined
+      ? undefined
+      : `it deletes the single key ${JSON.stringify(deleted.member)}, which a store whose keys leave only with their group (keysLeaveWithGroup) never writes: a store that deleted single keys cannot be declared so while its changelog holds such deletions`
   }
 
   /** Every key listed had a value at the last flush: no key leaves but with its group, which takes its list along. */

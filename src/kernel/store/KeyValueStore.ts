@@ -461,6 +461,8 @@ export class KeyValueStore<K, V> {
   }
 
   private markDirty(text: string, key: K): void {
+    // A key not in the store (a torn per-key record's): if a later put brings it in, it is new to the changelog.
+    if (this.newKeys !== undefined && !this.data.has(text)) this.newKeys.add(text)
     if (this.dirtyKeys !== undefined) this.dirtyKeys.set(text, key)
     else this.dirty.set(text, this.data.has(text))
   }

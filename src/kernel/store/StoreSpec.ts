@@ -24,6 +24,8 @@ export interface Packing<K> {
    * that also hold final records of other members live on anyway, and that per-key
    * bookkeeping was most of a running entity's state. A running group's superseded
    * records stay in the topic until it ends (a restore reads them and keeps the latest).
+   * A store that deleted single keys cannot be declared so while its changelog holds such
+   * deletions: a restore reports each chunk that holds one and skips it.
    */
   readonly keysLeaveWithGroup?: boolean | undefined
 }

@@ -17,15 +17,16 @@
  */
 import { chunkKey, type Member } from "./ChunkFormat.ts"
 import { ChunkLogBase, type ApplyRestored, type ChunkEntry, type ChunkLog, type PackedChange } from "./ChunkLog.ts"
+import { TextList } from "./TextList.ts"
 
 export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements ChunkLog<K, V> {
   /** Each group's chunks (sequence numbers), to tombstone when the group goes. */
   private readonly groupChunks = new Map<string, Array<number>>()
   /**
-   * Each group's keys, a key listed once when first written (again after a restore that
-   * rewrites it), with the text the store's map holds for it.
+   * Each group's keys by member, a key listed once when first written (again after a
+   * restore that rewrites it). Outside the JS heap: a running group may have a million.
    */
-  private readonly groupKeys = new Map<string, Array<string>>()
+  private readonly groupMembers = new Map<string, TextList>()
 
   flush(
     changes: ReadonlyArray<PackedChange<K, V>>,
@@ -41,7 +42,7 @@ export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements Chu
       (change) => change.slot !== undefined,
       (group, seq, held) => {
         this.chunksOf(group).push(seq)
-        for (const change of held) if (fresh(change, group)) this.list(group, change.text)
+        for (const change of held) if (fresh(change, group)) this.list(group, this.packing.member(change.key))
       },
       out
     )
@@ -51,11 +52,11 @@ export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements Chu
   dropGroup(group: string, out: Array<ChunkEntry>): void {
     for (const seq of this.groupChunks.get(group) ?? []) out.push({ key: chunkKey(seq, group), value: null })
     this.groupChunks.delete(group)
-    this.groupKeys.delete(group)
+    this.groupMembers.delete(group)
   }
 
-  membersOf(group: string): Iterable<string> {
-    return this.groupKeys.get(group) ?? []
+  *membersOf(group: string): IterableIterator<string> {
+    for (const member of this.groupMembers.get(group) ?? []) yield this.keyCodec.encode(this.packing.key(group, member))
   }
 
   /**
@@ -94,7 +95,7 @@ export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements Chu
       // A torn chunk is tombstoned (see `rewrite`); what it held latest is written again.
       if (!torn) this.chunksOf(group).push(seq)
       for (const { key, text, member } of members) {
-        if (!exists(text)) this.list(group, text)
+        if (!exists(text)) this.list(group, member.member)
         apply(text, key, member.value, member.writtenAt)
         if (torn) tornLatest.set(text, key)
         else tornLatest.delete(text)
@@ -104,7 +105,7 @@ export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements Chu
     for (const [text, key] of tornLatest) dirty(text, key)
     // Records from before packing restore as per-key values: listed here, moved into a chunk at the next flush.
     for (const [text, key] of legacyKeys) {
-      this.list(this.groupOf(key), text)
+      this.list(this.groupOf(key), this.packing.member(key))
       dirty(text, key)
     }
   }
@@ -115,9 +116,9 @@ export class GroupLivedChangelog<K, V> extends ChunkLogBase<K, V> implements Chu
     return seqs
   }
 
-  private list(group: string, text: string): void {
-    let keys = this.groupKeys.get(group)
-    if (keys === undefined) this.groupKeys.set(group, keys = [])
-    keys.push(text)
+  private list(group: string, member: string): void {
+    let members = this.groupMembers.get(group)
+    if (members === undefined) this.groupMembers.set(group, members = new TextList())
+    members.push(member)
   }
 }

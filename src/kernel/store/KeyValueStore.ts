@@ -13,6 +13,7 @@ import { Result } from "effect"
 import type { ChunkLog, PackedChange } from "./ChunkLog.ts"
 import { GroupLivedChangelog } from "./GroupLivedChangelog.ts"
 import { isChunkKey, PackedChangelog } from "./PackedChangelog.ts"
+import { TextIntTable } from "./TextIntTable.ts"
 import type { StoreKey } from "./StoreKey.ts"
 import type { StoreSpec } from "./StoreSpec.ts"
 import * as ValueCodec from "./ValueCodec.ts"
@@ -37,8 +38,20 @@ export interface ChangelogEntry {
   readonly value: string | null
 }
 
+/** What the store keeps its entries in: a Map, or for `offHeap` a TextIntTable (the same calls). */
+interface Entries {
+  readonly size: number
+  get(text: string): Stored | undefined
+  has(text: string): boolean
+  set(text: string, stored: Stored): unknown
+  delete(text: string): boolean
+  clear(): void
+  values(): IterableIterator<Stored>
+  [Symbol.iterator](): IterableIterator<[string, Stored]>
+}
+
 export class KeyValueStore<K, V> {
-  private readonly data = new Map<string, Stored>()
+  private readonly data: Entries
   /**
    * A grouped store's key texts per group. A packed store keeps only each group's size:
    * its chunks and the keys changed since the last flush list a group's members (see
@@ -100,6 +113,8 @@ export class KeyValueStore<K, V> {
     this.unlogged = spec.logged === false
     this.timed = spec.ttl !== undefined
     this.compact = spec.packed !== undefined && !this.timed
+    if (spec.offHeap === true && !this.compact) throw new Error(`store "${spec.name}": offHeap needs packed and no ttl (it holds bare values)`)
+    this.data = spec.offHeap === true ? new TextIntTable(spec.name) : new Map()
     this.valueCodec = ValueCodec.make(spec)
     this.groups = spec.groupOf === undefined || spec.packed !== undefined ? undefined : new Map()
     this.groupSizes = spec.groupOf === undefined || spec.packed === undefined ? undefined : new Map()

@@ -67,6 +67,15 @@ export interface StoreSpec<K, V> {
    * chunks have superseded all of it. For many small per-entity entries (see PackedChangelog).
    */
   readonly packed?: Packing<K> | undefined
+  /**
+   * With `packed` and without `ttl`: the values are integers from 0 to 2^31-1 (flags,
+   * counts), and the store keeps its keys and values in typed arrays outside the JS heap
+   * (TextIntTable) instead of a Map. For stores of a million small entries, whose heap
+   * strings and map entries the garbage collector would reserve several times over.
+   * Putting any other value throws (the record is dead-lettered); give the value Schema
+   * the same range so that a restore reports such a value instead.
+   */
+  readonly offHeap?: boolean | undefined
 }
 
 export const changelogTopic = (applicationId: string, spec: StoreSpec<any, any>): string =>

@@ -50,10 +50,12 @@ export const reviewStoreSpecs = (settings: { readonly windowInactivityMs: number
     name: "review",
     changelog: CHANGELOG,
     key: StoreKey.compactStrings(2),
-    value: Schema.Number,
+    value: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 0x7fffffff })),
     groupOf: byJob,
     // An entry is written when a review is first seen and again when complete, and goes only with its job.
-    packed: { ...reviewsOfJob, keysLeaveWithGroup: true }
+    packed: { ...reviewsOfJob, keysLeaveWithGroup: true },
+    // A million reviews of a running job: flags and ids in typed arrays, off the collected heap.
+    offHeap: true
   } satisfies StoreSpec<ReviewKey, number>,
   joins: SessionJoin.spec<ReviewKey, Left, Right>({
     name: "join",

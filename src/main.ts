@@ -8,6 +8,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { AggregatorHandle } from "./app/AggregatorHandle.ts"
 import * as AggregatorPipeline from "./app/AggregatorPipeline.ts"
+import * as HeapGrowth from "./app/HeapGrowth.ts"
 import * as TopicSetup from "./app/TopicSetup.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { KafkaConfig } from "./config/KafkaConfig.ts"
@@ -37,7 +38,7 @@ const ShutdownBackstop = Layer.effectDiscard(Effect.gen(function*() {
   )
 }))
 
-// Built bottom-up: settings, the HTTP surface (so /healthz answers while Kafka connects
+// Built bottom-up: settings and the heap's growth, the HTTP surface (so /healthz answers while Kafka connects
 // and state restores), Kafka and its reachability probe, telemetry, topic checks, then
 // the pipeline.
 const Service = AggregatorPipeline.foreground.pipe(
@@ -50,6 +51,7 @@ const Service = AggregatorPipeline.foreground.pipe(
   Layer.provideMerge(HttpApi.layer),
   Layer.provideMerge(KafkaHealth.layer),
   Layer.provideMerge(AggregatorHandle.layer),
+  Layer.provideMerge(HeapGrowth.layer),
   Layer.provideMerge(AppConfig.layer)
 )
 

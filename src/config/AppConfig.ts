@@ -18,6 +18,10 @@ const nonEmpty = (name: string, fallback: string) => filled(name, Config.NonEmpt
 
 const flag = (name: string, fallback: boolean) => filled(name, Config.Boolean(name).pipe(Config.withDefault(fallback)))
 
+/** V8 grows the heap by a factor of at most 4 on its own; beyond 300% the setting would mean nothing. */
+export const MAX_HEAP_GROWTH_PERCENT = 300
+export const DEFAULT_HEAP_GROWTH_PERCENT = 50
+
 export const ProcessingGuarantees = ["at_least_once", "exactly_once_v2"] as const
 export type ProcessingGuarantee = (typeof ProcessingGuarantees)[number]
 
@@ -58,7 +62,14 @@ export const AppSettings = Config.all({
   maxTaskLeadMs: nonNegativeMillis("MAX_TASK_LEAD_MS", DEFAULT_MAX_LEAD_MS),
   eventMaxRecords: positiveInt("EVENT_MAX_RECORDS", 5_000),
   eventMaxBytes: positiveInt("EVENT_MAX_BYTES", 4 * 1024 * 1024),
-  httpPort: filled("HTTP_PORT", Config.Port("HTTP_PORT").pipe(Config.withDefault(8080)))
+  httpPort: filled("HTTP_PORT", Config.Port("HTTP_PORT").pipe(Config.withDefault(8080))),
+  // How far the JS heap may grow past what the last full collection left (src/app/HeapGrowth.ts); 0 leaves it to V8.
+  heapGrowthPercent: filled(
+    "HEAP_GROWTH_PERCENT",
+    Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: MAX_HEAP_GROWTH_PERCENT })), "HEAP_GROWTH_PERCENT").pipe(
+      Config.withDefault(DEFAULT_HEAP_GROWTH_PERCENT)
+    )
+  )
 }).pipe(Config.flatMap((settings) =>
   // A setting that changes nothing would mislead: without scale-out there is no repartition stage to skip.
   settings.inputKeyedByJob && settings.partitionAssignment === "single-active"

@@ -3,9 +3,10 @@
  * the service reads ahead of its pipeline: a value reaches the kafkajs consumer as given,
  * and anything but a positive whole number of bytes stops start-up naming the variable.
  */
-import { Cause, Effect, Exit } from "effect"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { envOverrides } from "../support/EnvOverrides.ts"
+import { startUpOutcome } from "../support/StartUpOutcome.ts"
 import { KafkaConfig, type KafkaSettings } from "../../src/config/KafkaConfig.ts"
 import { consumerConfig } from "../../src/kernel/kafka/KafkaJsConsumer.ts"
 
@@ -13,13 +14,11 @@ const NAMES = ["KAFKA_FETCH_MAX_BYTES", "KAFKA_FETCH_MAX_BYTES_PER_PARTITION"] a
 
 const setEnv = envOverrides()
 
-/** The Kafka settings as start-up reads them from process.env, or the failure's text. */
-const readSettings = async (): Promise<KafkaSettings | string> => {
-  const exit = await Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+/** The settings as start-up reads them from process.env, or the failure's text. */
+const readSettings = (): Promise<KafkaSettings | string> =>
+  startUpOutcome(Effect.gen(function*() {
     return yield* KafkaConfig
-  }).pipe(Effect.provide(KafkaConfig.layer))))
-  return Exit.isSuccess(exit) ? exit.value : Cause.pretty(exit.cause)
-}
+  }).pipe(Effect.provide(KafkaConfig.layer)))
 
 describe("fetch bounds", () => {
   it("default to 10 MiB per fetch and 1 MiB per partition", async () => {

@@ -5,21 +5,20 @@
  * running node accepts (CI runs this on Node 20 and on the image's Node 24).
  */
 import { spawnSync } from "node:child_process"
-import { Cause, Effect, Exit } from "effect"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { envOverrides } from "../support/EnvOverrides.ts"
+import { startUpOutcome } from "../support/StartUpOutcome.ts"
 import { heapGrowthFlag } from "../../src/app/HeapGrowth.ts"
 import { AppConfig, type AppSettings } from "../../src/config/AppConfig.ts"
 
 const setEnv = envOverrides()
 
 /** The settings as start-up reads them from process.env, or the failure's text. */
-const readSettings = async (): Promise<AppSettings | string> => {
-  const exit = await Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+const readSettings = (): Promise<AppSettings | string> =>
+  startUpOutcome(Effect.gen(function*() {
     return yield* AppConfig
-  }).pipe(Effect.provide(AppConfig.layer))))
-  return Exit.isSuccess(exit) ? exit.value : Cause.pretty(exit.cause)
-}
+  }).pipe(Effect.provide(AppConfig.layer)))
 
 const growthOf = async (value: string | undefined): Promise<number | string> => {
   setEnv({ HEAP_GROWTH_PERCENT: "unset" })

@@ -28,6 +28,8 @@ interface Held {
   state: "assigning" | "reading" | "draining" | "revoking"
   /** Next offset to hand out, once the member has read from it. */
   position: number | undefined
+  /** The offset it began reading at: a partition that handed nothing out since may move at once. */
+  start: number | undefined
   /** Paused by the member (`Subscription.pause`): no batch until resumed; forgotten with the partition. */
   paused: boolean
 }
@@ -103,7 +105,9 @@ export class Groups {
         if (due && (held.state === "reading" || held.state === "assigning")) held.state = "draining"
         if (held.state !== "draining") continue
         const committed = this.log.committedOffset(group.id, held.tp.topic, held.tp.partition)
-        if (held.position === undefined || (committed !== undefined && committed >= held.position)) ready.push(held)
+        // Free to go once the member committed all it was handed, or was handed nothing (an empty
+        // partition: no commit will ever come, and waiting for one held the group's rebalance forever).
+        if (held.position === undefined || held.position === held.start || (committed !== undefined && committed >= held.position)) ready.push(held)
       }
       if (ready.length === 0) continue
       for (const held of ready) held.state = "revoking"
@@ -126,7 +130,7 @@ export class Groups {
       if (owned.has(key)) continue
       const member = group.members.find((m) => m.id === memberId)!
       const [topic, partition] = key.split("\u0000")
-      const held: Held = { tp: { topic: topic!, partition: Number(partition) }, state: acks ? "assigning" : "reading", position: undefined, paused: false }
+      const held: Held = { tp: { topic: topic!, partition: Number(partition) }, state: acks ? "assigning" : "reading", position: undefined, start: undefined, paused: false }
       member.held.set(key, held)
       gained.set(member, [...(gained.get(member) ?? []), held])
     }
@@ -160,6 +164,7 @@ export class Groups {
         this.log.committedOffset(member.options.groupId, topic, partition) ??
         (member.options.fromBeginning ? 0 : records.length)
       held.position = from
+      held.start ??= from
       if (from < records.length) {
         member.cursor = (member.cursor + i + 1) % reading.length
         const batch = records.slice(from, from + this.maxBatchSize)

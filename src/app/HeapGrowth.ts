@@ -1,12 +1,13 @@
 /**
- * How far the JS heap may grow past the live heap the last full collection left
- * (HEAP_GROWTH_PERCENT), applied to V8 when the service starts.
+ * How far the JS heap grows past the live heap the last full collection left before the
+ * next one (HEAP_GROWTH_PERCENT), applied to V8 when the service starts: V8 then uses this
+ * factor in place of its own choice.
  *
  * Why: under the service's allocation rate V8 lets the heap grow to up to four times the
  * live heap before it collects in full. The live heap stays small (the review index is
  * outside it), so that reserve was most of the service's memory: a million-review job on
- * the wire peaked at 512 to 563 MiB, and at 361 to 365 MiB with the heap growing by at
- * most half, for about a quarter more CPU per record (docs/performance.md). 0 gives the
+ * the wire peaked at 512 to 563 MiB, and at 361 to 369 MiB with the heap growing by
+ * half, for about a quarter more CPU per record (docs/performance.md). 0 gives the
  * choice back to V8 for throughput where memory is plentiful.
  */
 import { setFlagsFromString } from "node:v8"
@@ -23,6 +24,6 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   yield* Effect.logDebug(
     heapGrowthPercent === 0
       ? "JS heap growth left to V8 (HEAP_GROWTH_PERCENT=0)"
-      : `JS heap grows at most ${heapGrowthPercent}% past its live size between full collections (HEAP_GROWTH_PERCENT)`
+      : `JS heap grows ${heapGrowthPercent}% past its live size between full collections (HEAP_GROWTH_PERCENT)`
   )
 }))

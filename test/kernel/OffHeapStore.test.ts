@@ -10,6 +10,7 @@ import { Result, Schema } from "effect"
 import { KeyValueStore, type ChangelogEntry } from "../../src/kernel/store/KeyValueStore.ts"
 import * as StoreKey from "../../src/kernel/store/StoreKey.ts"
 import type { StoreSpec } from "../../src/kernel/store/StoreSpec.ts"
+import { hashText } from "../../src/kernel/store/TextArena.ts"
 import { TextIntTable } from "../../src/kernel/store/TextIntTable.ts"
 import { TextList } from "../../src/kernel/store/TextList.ts"
 
@@ -43,7 +44,77 @@ describe("TextIntTable", () => {
       }
       expect([...table]).toEqual([...map])
       expect([...table.values()]).toEqual([...map.values()])
+      // Every text ever used, through the index (a listing reads the entries, not the index).
+      for (const op of ops) expect(table.get(op.text), `get ${JSON.stringify(op.text)} at the end`).toBe(map.get(op.text))
     })))
+
+  it("finds every key through the index after many deletions, renumberings and shrinks", () => {
+    const table = new TextIntTable("t")
+    const map = new Map<string, number>()
+    // A fixed pseudo-random walk (no Math.random: the same keys every run).
+    let seed = 7
+    const next = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0)
+    for (let step = 0; step < 60_000; step++) {
+      const key = `${next() % 9_000}:${step % 3 === 0 ? "é" : step % 3 === 1 ? "리" : "r"}`
+      if (next() % 3 === 0) expect(table.delete(key), `step ${step}: delete ${key}`).toBe(map.delete(key))
+      else {
+        table.set(key, step)
+        map.set(key, step)
+      }
+    }
+    for (let i = 0; i < 9_000; i++) {
+      for (const suffix of ["é", "리", "r"]) expect(table.get(`${i}:${suffix}`), `${i}:${suffix}`).toBe(map.get(`${i}:${suffix}`))
+    }
+    expect([...table]).toEqual([...map])
+    // Most keys deleted while some stay: the table is renumbered smaller, not kept at its peak.
+    const peak = table.reservedBytes
+    for (const key of [...map.keys()].slice(100)) {
+      table.delete(key)
+      map.delete(key)
+    }
+    expect(table.reservedBytes, "a quarter or less live: renumbered").toBeLessThan(peak / 4)
+    expect([...table]).toEqual([...map])
+  })
+
+  it("finds every key after each change in a small, nearly full table (probe runs that wrap around its end)", () => {
+    const table = new TextIntTable("t")
+    const map = new Map<string, number>()
+    // Keys whose home slot is at either end of an index of 32 or 64 slots, so that their
+    // probe runs cross its end and deletions have to shift entries back across it.
+    const keys: Array<string> = []
+    for (let i = 0; keys.length < 20; i++) {
+      const key = i % 2 === 0 ? `k${i}` : `키${i}`
+      if ([62, 63, 0, 1].includes(hashText(key) & 63)) keys.push(key)
+    }
+    let seed = 11
+    const next = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0)
+    for (let step = 0; step < 20_000; step++) {
+      const key = keys[next() % keys.length]!
+      if (next() % 5 === 0) {
+        table.delete(key)
+        map.delete(key)
+      } else {
+        table.set(key, step)
+        map.set(key, step)
+      }
+      for (const k of keys) if (table.get(k) !== map.get(k)) expect(table.get(k), `step ${step}: ${k}`).toBe(map.get(k))
+    }
+  })
+
+  it("is unchanged by an append that fails (out of memory)", () => {
+    const table = new TextIntTable("t")
+    table.set("a", 1)
+    const arena = (table as unknown as { arena: { append: (text: string) => number } }).arena
+    const append = arena.append
+    arena.append = () => {
+      throw new RangeError("Array buffer allocation failed")
+    }
+    expect(() => table.set("b", 2)).toThrow(RangeError)
+    arena.append = append
+    expect([...table]).toEqual([["a", 1]])
+    table.set("b", 2)
+    expect([...table]).toEqual([["a", 1], ["b", 2]])
+  })
 
   it("holds many keys, gives the space back once they are all deleted", () => {
     const table = new TextIntTable("t")
@@ -89,6 +160,20 @@ describe("TextIntTable", () => {
 })
 
 describe("TextList", () => {
+  it("is unchanged by a push that fails (out of memory)", () => {
+    const list = new TextList()
+    list.push("r1")
+    const arena = (list as unknown as { arena: { append: (text: string) => number } }).arena
+    const append = arena.append
+    arena.append = () => {
+      throw new RangeError("Array buffer allocation failed")
+    }
+    expect(() => list.push("r2")).toThrow(RangeError)
+    arena.append = append
+    list.push("r3")
+    expect([...list]).toEqual(["r1", "r3"])
+  })
+
   it("lists what was pushed, in order", () =>
     fc.assert(fc.property(fc.array(text, { maxLength: 100 }), (texts) => {
       const list = new TextList()

@@ -12,7 +12,11 @@ export interface ValueText<V> {
   readonly decode: (text: string) => Result.Result<V, string>
 }
 
-/** How the keys of a packed store split into a group and a member within it, and back. */
+/**
+ * How the keys of a packed store split into a group and a member within it, and back:
+ * `key(groupOf(k), member(k))` must be `k` again (chunks hold only the member, and a
+ * group-lived store lists its members and rebuilds their keys from them).
+ */
 export interface Packing<K> {
   readonly member: (key: K) => string
   readonly key: (group: string, member: string) => K

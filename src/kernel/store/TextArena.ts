@@ -37,7 +37,8 @@ export class TextArena {
   private used = 0
 
   constructor(initialBytes = 256) {
-    this.bytes = Buffer.alloc(initialBytes)
+    // Offsets must stay below WIDE, whatever room the owner asks for.
+    this.bytes = Buffer.alloc(Math.min(OFFSET, initialBytes))
   }
 
   /** The handle the next appended string will get the start of (and the end of the last one). */

@@ -17,6 +17,8 @@ const DELETED = -1
 const MAX_VALUE = 0x7fffffff
 /** Entries and index slots a fresh table starts with. */
 const INITIAL = 16
+/** A table of at least this many entries, three quarters deleted, is renumbered at once. */
+const SHRINK_FROM = 4096
 
 const powerOfTwoAtLeast = (n: number): number => {
   let size = INITIAL
@@ -73,8 +75,10 @@ export class TextIntTable {
       this.makeRoom()
       return this.set(text, value)
     }
+    // Appended first: if that throws (no memory), the table is as it was.
+    const start = this.arena.append(text)
     const entry = this.count++
-    this.starts[entry] = this.arena.append(text)
+    this.starts[entry] = start
     this.starts[entry + 1] = this.arena.end
     this.hashes[entry] = hash
     this.numbers[entry] = value
@@ -90,8 +94,10 @@ export class TextIntTable {
     this.numbers[found] = DELETED
     this.live--
     this.unindex(hash, found)
-    // A group that ended leaves nothing behind: an empty table goes back to its first size.
+    // A group that ended leaves nothing behind: an empty table goes back to its first size,
+    // and one mostly deleted (a large group gone, others still live) is renumbered smaller.
     if (this.live === 0) this.clear()
+    else if (this.count >= SHRINK_FROM && this.live * 4 <= this.count) this.renumber()
     return true
   }
 
@@ -168,8 +174,8 @@ export class TextIntTable {
 
   /**
    * The entry arrays are full: if at least half the entries are deleted, the live ones are
-   * renumbered into arrays of twice their number (text copied as bytes, order kept), else
-   * the arrays double. Either way the index is rebuilt at twice the entries' room.
+   * renumbered (see `renumber`), else the arrays double and the index is rebuilt at twice
+   * the entries' room.
    */
   private makeRoom(): void {
     if (this.live * 2 > this.count) {
@@ -185,6 +191,11 @@ export class TextIntTable {
       this.numbers = numbers
       return this.reindex(room * 2)
     }
+    this.renumber()
+  }
+
+  /** The live entries renumbered, in order, into arrays of twice their number, the text copied as bytes. */
+  private renumber(): void {
     const room = powerOfTwoAtLeast(this.live * 2)
     let liveBytes = 0
     for (let entry = 0; entry < this.count; entry++) {

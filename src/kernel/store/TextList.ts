@@ -21,7 +21,9 @@ export class TextList {
       grown.set(this.handles)
       this.handles = grown
     }
-    this.handles[this.count++] = this.arena.append(text)
+    // Appended first: if that throws (no memory), the list is as it was.
+    const handle = this.arena.append(text)
+    this.handles[this.count++] = handle
   }
 
   /** The strings in the order pushed (those pushed while reading included). */

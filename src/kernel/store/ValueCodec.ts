@@ -38,8 +38,10 @@ export const make = <V>(spec: StoreSpec<any, V>): ValueCodec<V> => {
   const version = spec.version ?? 1
   const timed = spec.ttl !== undefined
   const text = spec.text
-  // A plain number's JSON form is itself: no Schema round trip on the hot path.
-  const plainNumber = spec.value === (Schema.Number as unknown)
+  // A plain number's JSON form is itself: no Schema round trip on the hot path. An off-heap
+  // store's values are such numbers too (its table refuses any other), whatever Schema
+  // narrows them for restore.
+  const plainNumber = spec.value === (Schema.Number as unknown) || spec.offHeap === true
   const jsonOf = plainNumber
     ? (value: V) => (Number.isFinite(value as number) ? value : encodeJson(value))
     : (value: V) => encodeJson(value)

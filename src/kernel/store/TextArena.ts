@@ -10,10 +10,10 @@
  */
 
 /** Set in a handle whose text is stored as UTF-16LE. */
-export const WIDE = 0x80000000
+const WIDE = 0x80000000
 const OFFSET = 0x7fffffff
 
-export const isOneByte = (text: string): boolean => {
+const isOneByte = (text: string): boolean => {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false
   return true
 }
@@ -22,10 +22,6 @@ export const isOneByte = (text: string): boolean => {
 export const hashText = (text: string): number => {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return mix(h)
-}
-
-const mix = (h: number): number => {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
@@ -65,7 +61,7 @@ export class TextArena {
   /** Appends the string at `handle` of another arena (its bytes, as they are) and returns its handle here. */
   appendFrom(source: TextArena, handle: number, end: number): number {
     const from = handle & OFFSET
-    const length = (end & OFFSET) - from
+    const length = this.byteLength(handle, end)
     this.reserve(length)
     const start = this.used
     source.bytes.copy(this.bytes, start, from, from + length)
@@ -78,9 +74,14 @@ export class TextArena {
     return this.bytes.toString((handle & WIDE) !== 0 ? "utf16le" : "latin1", handle & OFFSET, end & OFFSET)
   }
 
+  /** Number of bytes the string at `handle` takes. */
+  byteLength(handle: number, end: number): number {
+    return (end & OFFSET) - (handle & OFFSET)
+  }
+
   /** Number of characters of the string at `handle`. */
   lengthOf(handle: number, end: number): number {
-    const bytes = (end & OFFSET) - (handle & OFFSET)
+    const bytes = this.byteLength(handle, end)
     return (handle & WIDE) !== 0 ? bytes / 2 : bytes
   }
 
@@ -94,17 +95,6 @@ export class TextArena {
     }
     for (let i = 0; i < text.length; i++, at += 2) if ((bytes[at]! | (bytes[at + 1]! << 8)) !== text.charCodeAt(i)) return false
     return true
-  }
-
-  /** The hash `hashText` gives the string at `handle`. */
-  hashOf(handle: number, end: number): number {
-    const bytes = this.bytes
-    const from = handle & OFFSET
-    const to = end & OFFSET
-    let h = 0x811c9dc5
-    if ((handle & WIDE) === 0) for (let at = from; at < to; at++) h = Math.imul(h ^ bytes[at]!, 0x01000193)
-    else for (let at = from; at < to; at += 2) h = Math.imul(h ^ (bytes[at]! | (bytes[at + 1]! << 8)), 0x01000193)
-    return mix(h)
   }
 
   private reserve(more: number): void {

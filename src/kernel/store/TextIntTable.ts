@@ -199,7 +199,7 @@ export class TextIntTable {
     const room = powerOfTwoAtLeast(this.live * 2)
     let liveBytes = 0
     for (let entry = 0; entry < this.count; entry++) {
-      if (this.numbers[entry] !== DELETED) liveBytes += (this.starts[entry + 1]! & 0x7fffffff) - (this.starts[entry]! & 0x7fffffff)
+      if (this.numbers[entry] !== DELETED) liveBytes += this.arena.byteLength(this.starts[entry]!, this.starts[entry + 1]!)
     }
     const arena = new TextArena(Math.max(256, Math.ceil((liveBytes * room) / this.live)))
     const starts = new Uint32Array(room + 1)

@@ -238,7 +238,21 @@ export class KeyValueStore<K, V> {
       return
     }
     yield* this.packed.membersOf(group)
-    for (const [text, key] of this.dirtyKeys!) if (this.spec.groupOf!(key) === group) yield text
+    yield* this.changedMembersOf(group)
+  }
+
+  /**
+   * A packed store's keys of a group changed since the last flush. Scanned with `forEach`:
+   * many groups may end in one batch, each scanning every changed key, and iterating the
+   * map's entries allocated a pair per key and scan.
+   */
+  private changedMembersOf(group: string): Array<string> {
+    const out: Array<string> = []
+    const groupOf = this.spec.groupOf!
+    this.dirtyKeys!.forEach((key, text) => {
+      if (groupOf(key) === group) out.push(text)
+    })
+    return out
   }
 
   /**

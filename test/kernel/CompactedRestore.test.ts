@@ -12,7 +12,8 @@ import { Effect, Schema } from "effect"
 import * as EmbeddedKafka from "../../src/kernel/kafka/EmbeddedKafka.ts"
 import { KafkaClient, type OutgoingRecord } from "../../src/kernel/kafka/KafkaPort.ts"
 import type { TaskDefinition } from "../../src/kernel/runtime/Task.ts"
-import { EVENT_VALUES_HEADER, isEventMarker, TaskInstance } from "../../src/kernel/runtime/TaskInstance.ts"
+import { FRAME_HEADER, LEGACY_EVENT_HEADER, LEGACY_RECORDS_HEADER, LEGACY_VALUES_HEADER, readFrame } from "../../src/kernel/runtime/ChangelogFrame.ts"
+import { isEventMarker, TaskInstance } from "../../src/kernel/runtime/TaskInstance.ts"
 import { ChangelogBacklog, restoreTask } from "../../src/kernel/runtime/TaskRestore.ts"
 import * as StoreKey from "../../src/kernel/store/StoreKey.ts"
 import { changelogTopic, type StoreSpec } from "../../src/kernel/store/StoreSpec.ts"
@@ -66,10 +67,16 @@ const restoreFrom = (records: ReadonlyArray<OutgoingRecord>, compact = true) =>
     return { report, state, read: read.records(topic, 0), lastEvent: instance.lastEvent }
   })
 
-/** The frame of today's format without its values count: what the changelog held before it existed. */
-const oldFrame = (records: ReadonlyArray<OutgoingRecord>) =>
-  records.filter((r) => !isEventMarker(r)).map((r) => {
-    const { [EVENT_VALUES_HEADER]: _values, ...headers } = r.headers!
+/**
+ * Today's frames written in the earlier format, three headers (`values`) or, older still,
+ * two without the values count (and without the marker, which came with that count).
+ */
+const legacyFrames = (records: ReadonlyArray<OutgoingRecord>, format: "values" | "records") =>
+  records.filter((r) => format === "values" || !isEventMarker(r)).map((r) => {
+    const { [FRAME_HEADER]: _frame, ...rest } = r.headers!
+    const frame = readFrame(r.headers!)!
+    const headers: Record<string, string> = { ...rest, [LEGACY_EVENT_HEADER]: String(frame.event), [LEGACY_RECORDS_HEADER]: String(frame.records) }
+    if (format === "values") headers[LEGACY_VALUES_HEADER] = String(frame.values)
     return { ...r, headers }
   })
 
@@ -78,6 +85,7 @@ describe("restore from a compacted changelog", () => {
     Effect.gen(function*() {
       const events = changelogOf([[["a", "add"], ["b", "add"]], [["a", "delete"], ["b", "add"], ["c", "add"]]])
       expect(events[1]!.map((r) => r.value === null), "the event's tombstone is written before its values").toEqual([true, false, false])
+      expect(events.flat().map((r) => Object.keys(r.headers!)), "one header frames each record").toEqual(events.flat().map(() => [FRAME_HEADER]))
       const { report, state, read } = yield* restoreFrom(events.flat())
       expect(read.some((r) => r.value === null), "the compacted read has no tombstone left").toBe(false)
       expect(report.torn, `nothing dropped: ${report.problems.join("; ")}`).toBe(0)
@@ -120,11 +128,24 @@ describe("restore from a compacted changelog", () => {
   it.effect("restores frames of the format before values were counted (whole, and cut short)", () =>
     Effect.gen(function*() {
       const events = changelogOf([[["a", "add"]], [["a", "add"], ["b", "add"], ["c", "add"]]])
-      const whole = yield* restoreFrom(oldFrame(events.flat()), false)
+      const whole = yield* restoreFrom(legacyFrames(events.flat(), "records"), false)
       expect(whole.report.torn).toBe(0)
       expect(whole.state).toEqual({ a: 2, b: 1, c: 1 })
-      const cut = yield* restoreFrom(oldFrame([...events[0]!, ...events[1]!.slice(0, 2)]), false)
+      const cut = yield* restoreFrom(legacyFrames([...events[0]!, ...events[1]!.slice(0, 2)], "records"), false)
       expect(cut.report.torn).toBe(2)
       expect(cut.state).toEqual({ a: 1 })
+    }))
+
+  it.effect("restores frames of the three-header format (values counted): compacted and whole, or cut short", () =>
+    Effect.gen(function*() {
+      const events = changelogOf([[["a", "add"], ["b", "add"]], [["a", "delete"], ["b", "add"], ["c", "add"]]])
+      const compacted = yield* restoreFrom(legacyFrames(events.flat(), "values"))
+      expect(compacted.report.torn, `nothing dropped: ${compacted.report.problems.join("; ")}`).toBe(0)
+      expect(compacted.state).toEqual({ b: 2, c: 1 })
+      expect(compacted.lastEvent, "event numbers continue from the legacy frames").toBe(2)
+      const cut = yield* restoreFrom(legacyFrames([...events[0]!, ...events[1]!.slice(0, 2)], "values"), false)
+      expect(cut.report.torn).toBe(2)
+      expect(cut.report.problems.join("; ")).toContain("wrote 1 of its 2 changelog values")
+      expect(cut.state).toEqual({ a: 1, b: 1 })
     }))
 })

@@ -8,6 +8,7 @@ import type { ConsumedRecord, Headers, OutgoingRecord } from "../kafka/KafkaPort
 import { deadLetter, sourceRefOf, type DeadLetterReason, type SourceRef } from "../source/DeadLetter.ts"
 import { KeyValueStore } from "../store/KeyValueStore.ts"
 import { changelogTopic, type StoreSpec } from "../store/StoreSpec.ts"
+import { frameHeaders } from "./ChangelogFrame.ts"
 import { activeClockSpec, storesOf, type TaskContext, type TaskDefinition, type TaskHandlers, type TaskStores } from "./Task.ts"
 
 export interface EventOutput<E> {
@@ -23,15 +24,6 @@ interface LoggedStore {
   readonly prefix: string
 }
 
-/**
- * Headers framing one event's changelog records: its number, how many records it wrote,
- * and how many of them are values (not tombstones). Compaction may remove tombstones but
- * never a value of the last event, so restore judges an event whole by its values.
- * Frames written before the values count existed carry only the first two.
- */
-export const EVENT_HEADER = "changelog.event"
-export const EVENT_RECORDS_HEADER = "changelog.event.records"
-export const EVENT_VALUES_HEADER = "changelog.event.values"
 /** Marks the record an event of tombstones only writes so that it has a value (not state). */
 export const EVENT_MARKER_HEADER = "changelog.event.marker"
 /** The marker's key: one per changelog partition, each marker superseding the previous. */
@@ -39,12 +31,6 @@ export const EVENT_MARKER_KEY = "\u0000changelog.event"
 /** Whether a changelog record is an event's marker rather than state. */
 export const isEventMarker = (record: { readonly headers?: Headers | undefined }): boolean =>
   record.headers?.[EVENT_MARKER_HEADER] !== undefined
-
-const eventHeaders = (event: number, records: number, values: number) => ({
-  [EVENT_HEADER]: String(event),
-  [EVENT_RECORDS_HEADER]: String(records),
-  [EVENT_VALUES_HEADER]: String(values)
-})
 
 export const describeFailure = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
@@ -182,7 +168,7 @@ export class TaskInstance<E> {
   /**
    * What the event produced: outputs, then the changelog of every store changed since the
    * last flush. The changelog records of one event are framed (event number and record
-   * counts in headers), so a restore can tell an event whose write was cut short. Its
+   * counts, see ChangelogFrame), so a restore can tell an event whose write was cut short. Its
    * tombstones come first (the processor writes them before its values), and an event of
    * tombstones only gets one marker value, so every event leaves a value compaction keeps.
    */
@@ -196,7 +182,7 @@ export class TaskInstance<E> {
     if (tombstones.length + values.length > 0) {
       const event = ++this.lastEvent
       const marker = values.length === 0 ? 1 : 0
-      const headers = eventHeaders(event, tombstones.length + values.length + marker, values.length + marker)
+      const headers = frameHeaders(event, tombstones.length + values.length + marker, values.length + marker)
       for (const e of [...tombstones, ...values]) changelog.push({ ...e, partition: this.changelogPartition, headers })
       if (marker === 1) {
         changelog.push({

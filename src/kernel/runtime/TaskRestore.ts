@@ -7,7 +7,8 @@
  */
 import { Effect, Result } from "effect"
 import { KafkaClient, type ConsumedRecord } from "../kafka/KafkaPort.ts"
-import { EVENT_HEADER, EVENT_MARKER_HEADER, EVENT_RECORDS_HEADER, EVENT_VALUES_HEADER, type TaskInstance } from "./TaskInstance.ts"
+import { readFrame } from "./ChangelogFrame.ts"
+import { EVENT_MARKER_HEADER, type TaskInstance } from "./TaskInstance.ts"
 
 const utf8 = new TextDecoder()
 
@@ -64,15 +65,13 @@ const MAX_PROBLEMS = 20
  * never removes a value of the last event). An older frame has only the record count, so
  * all its records must be.
  */
-const isWhole = (lastRecords: ReadonlyArray<ConsumedRecord>): { readonly whole: boolean; readonly announced: number } => {
-  const headers = lastRecords[0]?.headers ?? {}
-  const values = headers[EVENT_VALUES_HEADER]
-  if (values !== undefined) {
-    const announced = Number(values)
-    return { whole: lastRecords.filter((r) => r.value !== null).length >= announced, announced }
+const isWhole = (lastRecords: ReadonlyArray<ConsumedRecord>): { readonly whole: boolean; readonly announced: number; readonly counts: "values" | "records" } => {
+  const frame = lastRecords[0] === undefined ? undefined : readFrame(lastRecords[0].headers)
+  if (frame?.values !== undefined) {
+    return { whole: lastRecords.filter((r) => r.value !== null).length >= frame.values, announced: frame.values, counts: "values" }
   }
-  const announced = Number(headers[EVENT_RECORDS_HEADER] ?? lastRecords.length)
-  return { whole: lastRecords.length >= announced, announced }
+  const announced = frame?.records ?? lastRecords.length
+  return { whole: lastRecords.length >= announced, announced, counts: "records" }
 }
 
 /**
@@ -96,10 +95,10 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
   // Each topic's records of this task, read once from the backlog.
   const perTopic = [...byTopic.keys()].map((topic) => [topic, backlog.records(topic, partition)] as const)
   const all = perTopic.flatMap(([, records]) => records)
-  const eventOf = (r: ConsumedRecord) => Number(r.headers[EVENT_HEADER] ?? 0)
+  const eventOf = (r: ConsumedRecord) => readFrame(r.headers)?.event ?? 0
   const last = all.reduce((max, r) => Math.max(max, eventOf(r)), 0)
   const lastRecords = all.filter((r) => last > 0 && eventOf(r) === last)
-  const { whole, announced } = isWhole(lastRecords)
+  const { whole, announced, counts } = isWhole(lastRecords)
   const torn = whole ? new Set<ConsumedRecord>() : new Set(lastRecords)
   task.lastEvent = last
 
@@ -129,9 +128,8 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
     if (key !== undefined && store !== undefined) store.store.rewrite(key.slice(store.prefix.length))
   }
   if (torn.size > 0) {
-    const what = lastRecords[0]?.headers[EVENT_VALUES_HEADER] === undefined ? "changelog records" : "changelog values"
-    const present = what === "changelog records" ? torn.size : lastRecords.filter((r) => r.value !== null).length
-    problems.push(`the last event (${last}) wrote ${present} of its ${announced} ${what} before it stopped: dropped, its input is read again`)
+    const present = counts === "records" ? torn.size : lastRecords.filter((r) => r.value !== null).length
+    problems.push(`the last event (${last}) wrote ${present} of its ${announced} changelog ${counts} before it stopped: dropped, its input is read again`)
   }
   for (const store of task.stores) store.restored(now)
   return { records, skipped, problems, torn: torn.size }

@@ -40,6 +40,13 @@ export class TextIntTable {
   /** Changes whenever entries are renumbered (an iteration cannot go on across that). */
   private shape = 0
 
+  /**
+   * The last text hashed and its hash: a store reads a key and then writes it (get, then
+   * set), and hashing the text in JavaScript each time was a few percent of a record.
+   */
+  private lastText: string | undefined
+  private lastHash = 0
+
   /** `owner` names the table in errors (the store it belongs to). */
   constructor(private readonly owner: string) {}
 
@@ -53,19 +60,19 @@ export class TextIntTable {
   }
 
   get(text: string): number | undefined {
-    const found = this.find(text, hashText(text))
+    const found = this.find(text, this.hashOf(text))
     return found < 0 ? undefined : this.numbers[found]
   }
 
   has(text: string): boolean {
-    return this.find(text, hashText(text)) >= 0
+    return this.find(text, this.hashOf(text)) >= 0
   }
 
   set(text: string, value: unknown): this {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_VALUE) {
       throw new Error(`store "${this.owner}": it holds integers from 0 to ${MAX_VALUE} (offHeap), not ${String(value)}`)
     }
-    const hash = hashText(text)
+    const hash = this.hashOf(text)
     const found = this.find(text, hash)
     if (found >= 0) {
       this.numbers[found] = value
@@ -88,7 +95,7 @@ export class TextIntTable {
   }
 
   delete(text: string): boolean {
-    const hash = hashText(text)
+    const hash = this.hashOf(text)
     const found = this.find(text, hash)
     if (found < 0) return false
     this.numbers[found] = DELETED
@@ -134,6 +141,14 @@ export class TextIntTable {
       if (this.live === 0) return
       throw new Error(`store "${this.owner}": its table was rebuilt while it was being read`)
     }
+  }
+
+  private hashOf(text: string): number {
+    if (text !== this.lastText) {
+      this.lastHash = hashText(text)
+      this.lastText = text
+    }
+    return this.lastHash
   }
 
   private textAt(entry: number): string {

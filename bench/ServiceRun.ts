@@ -20,7 +20,7 @@ import { APPLICATION_ID, TOPICS, type WireCluster } from "./WireCluster.ts"
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 
 /** The service's settings on the mock, as the wire tests use them (quick group joins, quiet kafkajs, no traces). */
-const serviceEnv = (bootstrap: string, httpPort: number, mode: ModeName): NodeJS.ProcessEnv => ({
+export const serviceEnv = (bootstrap: string, httpPort: number, mode: ModeName): NodeJS.ProcessEnv => ({
   ...process.env,
   BOOTSTRAP_SERVERS: bootstrap,
   APPLICATION_ID,

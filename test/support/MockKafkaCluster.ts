@@ -50,6 +50,7 @@ import { ConfigProvider, Effect } from "effect"
 import { reviewTopics } from "../../src/app/TopicSetup.ts"
 import { AppSettings } from "../../src/config/AppConfig.ts"
 import { KafkaSettings } from "../../src/config/KafkaConfig.ts"
+import { applyRequestQueueFix } from "../../src/kernel/kafka/KafkaJsRequestQueue.ts"
 import type { PlannedTopic } from "../../src/kernel/kafka/TopicSetup.ts"
 
 const execFileAsync = promisify(execFile)
@@ -229,6 +230,8 @@ export const serviceMockTopics = async (
  * create topics through the admin API). Resolves once the brokers listen.
  */
 export async function startMockKafkaCluster(options: MockKafkaClusterOptions): Promise<MockKafkaCluster> {
+  // The tests' own kafkajs clients run with the service's fix too (no 1 ms timer per connection).
+  applyRequestQueueFix()
   const brokerCount = options.brokers ?? 1
   if (!Number.isInteger(brokerCount) || brokerCount < 1) {
     throw new Error(`brokers must be a positive integer, got ${brokerCount}`)

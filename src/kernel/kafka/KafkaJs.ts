@@ -11,6 +11,7 @@ import { CommittedOffsets, readAll, subscribe } from "./KafkaJsConsumer.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import { effectLogCreator, kafkaJsLevel } from "./KafkaJsLogger.ts"
 import { makeProducer, makeTransactions } from "./KafkaJsProducer.ts"
+import { applyRequestQueueFix } from "./KafkaJsRequestQueue.ts"
 import { type KafkaJsOptions, KafkaJsSettings } from "./KafkaJsSettings.ts"
 import { KafkaClient, KafkaError, type PartitionProgress, type SubscribeOptions, type TopicSpec } from "./KafkaPort.ts"
 
@@ -86,6 +87,8 @@ const connectedAdmin = (kafka: Kafka, settings: KafkaJsOptions) =>
 export const make = Effect.gen(function*() {
   const settings = yield* KafkaJsSettings
   const context = yield* Effect.context<never>()
+  // Before any connection: without it every connection runs a 1 ms timer loop (KafkaJsRequestQueue).
+  if (!applyRequestQueueFix()) yield* Effect.logWarning("kafkajs's request queue is not the one its fix knows: left as it is (a 1 ms timer per connection)")
   const kafka = new Kafka({ ...kafkaJsConfig(settings), logCreator: effectLogCreator(context) })
   const admin = yield* connectedAdmin(kafka, settings)
   const produce = yield* makeProducer(kafka, settings)

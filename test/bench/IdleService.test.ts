@@ -3,19 +3,11 @@
  * joins on the mock cluster, its CPU is measured and printed, the run stops cleanly, and a
  * bad setting is refused by name. The figure itself is never asserted.
  */
-import { execFile } from "node:child_process"
-import { dirname, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
 import { expect, it } from "vitest"
+import { runBenchScript } from "../support/BenchScript.ts"
 import { describeWire } from "../wire/WireSuite.ts"
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-
-const run = (args: ReadonlyArray<string>) =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((done) => {
-    execFile(process.execPath, ["--import", "tsx", "bench/IdleService.ts", ...args], { cwd: repoRoot, timeout: 110_000 }, (error, stdout, stderr) =>
-      done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-  })
+const run = (args: ReadonlyArray<string>) => runBenchScript("IdleService.ts", args, 110_000)
 
 describeWire("the idle-service bench", { what: "the idle-service bench", kcat: false }, () => {
   it("--json: the service's CPU over the stretch asked for", async () => {

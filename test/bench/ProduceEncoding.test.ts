@@ -3,18 +3,10 @@
  * case with kafkajs's own request encoder and prints a figure for each. Timings are never
  * asserted.
  */
-import { execFile } from "node:child_process"
-import { dirname, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
 import { expect, it } from "vitest"
+import { runBenchScript } from "../support/BenchScript.ts"
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-
-const run = (args: ReadonlyArray<string>) =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((done) => {
-    execFile(process.execPath, ["--import", "tsx", "bench/ProduceEncoding.ts", ...args], { cwd: repoRoot, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-  })
+const run = (args: ReadonlyArray<string>) => runBenchScript("ProduceEncoding.ts", args, 60_000)
 
 it("--json: a measured figure for each value size and header count", async () => {
   const ran = await run(["--records", "2000", "--rounds", "1", "--json"])

@@ -3,18 +3,10 @@
  * in several events, many jobs each writing snapshot and index records, and bad settings
  * refused by name. Timings are never asserted.
  */
-import { execFile } from "node:child_process"
-import { dirname, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
 import { expect, it } from "vitest"
+import { runBenchScript } from "../support/BenchScript.ts"
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-
-const run = (args: ReadonlyArray<string>) =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((done) => {
-    execFile(process.execPath, ["--import", "tsx", "bench/WireShapeReplay.ts", ...args], { cwd: repoRoot, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-  })
+const run = (args: ReadonlyArray<string>) => runBenchScript("WireShapeReplay.ts", args, 60_000)
 
 it("--json: every record of many jobs, spread over partitions, in several events", async () => {
   const ran = await run(["many-jobs", "2000", "--partitions", "8", "--per-partition", "20", "--json"])

@@ -11,7 +11,8 @@
  * The fix schedules a check only when there is something to check: a pending request, or
  * a throttle to wait out (the cases the check exists for; with neither, the check would
  * send nothing). kafkajs's class is patched in place once, before any client connects;
- * if its shape is not the one this fix knows, nothing is patched and `applied` says so.
+ * if its shape is not the one this fix knows, nothing is patched and `applyRequestQueueFix`
+ * returns false (the adapter then logs a warning).
  */
 import { createRequire } from "node:module"
 

@@ -23,7 +23,7 @@ interface RequestQueueShape {
 
 type Schedule = (this: RequestQueueShape) => void
 
-const MARK = Symbol.for("review-aggregator.kafkajs.requestQueueFix")
+const MARK = Symbol.for("kafkajs.requestQueue.fixed")
 
 /** kafkajs's RequestQueue class (an internal module: no public API reaches it). */
 export const requestQueueClass = (): { prototype: Record<string | symbol, unknown> } =>

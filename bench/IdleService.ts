@@ -6,8 +6,8 @@
  *   node --import tsx bench/IdleService.ts [--seconds N] [--json]
  */
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
 import { caseSize } from "./BenchCase.ts"
+import { cpuMicrosOf } from "./ProcFs.ts"
 import { serviceEnv } from "./ServiceRun.ts"
 import { startWireCluster } from "./WireCluster.ts"
 import { buildCompiledService } from "../test/support/CompiledService.ts"
@@ -36,17 +36,12 @@ const child = spawn(process.execPath, [...compiled.nodeOptions, compiled.script]
 })
 let stderr = ""
 child.stderr.on("data", (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-4_000)))
-/** User + system CPU of the service so far, in milliseconds (the kernel counts 10 ms ticks). */
-const cpuMs = (): number => {
-  const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
 try {
   await sleep(SETTLE_MS)
   if (child.exitCode !== null) throw new Error(`the service exited (${child.exitCode}) before the measure: ${stderr}`)
-  const before = cpuMs()
+  const before = cpuMicrosOf(child.pid!)
   await sleep(seconds * 1_000)
-  const cpuMsPerSecond = (cpuMs() - before) / seconds
+  const cpuMsPerSecond = (cpuMicrosOf(child.pid!) - before) / 1_000 / seconds
   if (process.argv.includes("--json")) console.log(JSON.stringify({ node: process.version, seconds, cpuMsPerSecond }))
   else console.log(`the idle service: ${cpuMsPerSecond.toFixed(1)} ms CPU per second over ${seconds} s (node ${process.version})`)
 } finally {

@@ -95,9 +95,10 @@ export const restoreTask = (task: TaskInstance<any>, backlog: ChangelogBacklog, 
   // Each topic's records of this task, read once from the backlog.
   const perTopic = [...byTopic.keys()].map((topic) => [topic, backlog.records(topic, partition)] as const)
   const all = perTopic.flatMap(([, records]) => records)
-  const eventOf = (r: ConsumedRecord) => readFrame(r.headers)?.event ?? 0
-  const last = all.reduce((max, r) => Math.max(max, eventOf(r)), 0)
-  const lastRecords = all.filter((r) => last > 0 && eventOf(r) === last)
+  // Each record's frame read once: a changelog may hold millions of records.
+  const events = all.map((r) => readFrame(r.headers)?.event ?? 0)
+  const last = events.reduce((max, event) => Math.max(max, event), 0)
+  const lastRecords = all.filter((_, i) => last > 0 && events[i] === last)
   const { whole, announced, counts } = isWhole(lastRecords)
   const torn = whole ? new Set<ConsumedRecord>() : new Set(lastRecords)
   task.lastEvent = last

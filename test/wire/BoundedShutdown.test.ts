@@ -5,6 +5,7 @@
  * a restart replays it and finishes every job exactly.
  */
 import { expect, it } from "vitest"
+import { partitionForKey } from "../../src/kernel/kafka/Murmur2.ts"
 import { sleep, waitFor } from "../support/ServiceProcess.ts"
 import { cleanJobs, recordsIn, serviceCluster } from "./ServiceOnMockCluster.ts"
 import { describeWire } from "./WireSuite.ts"
@@ -28,7 +29,11 @@ describeWire("bounded shutdown on the mock cluster", { what: "the bounded-shutdo
   const reviewCommitted = async () => (await reviewOffsets()).reduce((n, o) => n + o.committed, 0)
 
   it("SIGTERM with the broker frozen and a batch in flight exits 0 within 15 s; a restart replays the batch", async () => {
-    const jobs = cleanJobs("shutdown-job", 4, 2_000)
+    // Three jobs, which the repartition stage keys to three different partitions. With four
+    // of 2,000, two shared a partition: 4,000 transform records plus the replays of four
+    // attempts came near the mock's ~5 MB per partition, and once it dropped the oldest.
+    const jobs = cleanJobs("shutdown-job", 3, 2_500)
+    expect(new Set(jobs.map((j) => partitionForKey(new TextEncoder().encode(j.truth.jobId), 3))).size, "a partition per job").toBe(3)
     await wire.produceJobs(jobs)
 
     // The freeze must catch a batch between being handled and being committed. It almost

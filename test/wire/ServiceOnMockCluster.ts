@@ -107,11 +107,11 @@ export interface ServiceCluster {
   readonly committedAndEnd: () => Promise<{ readonly committed: number; readonly end: number }>
   /** Produces the jobs' inputs with kcat: control first, so each job's collection message precedes its records. */
   readonly produceJobs: (jobs: ReadonlyArray<GeneratedJob>) => Promise<void>
-  /** Whether every input is committed and every job has its final status. */
+  /** Whether every input is committed and every job has its final status; throws if the mock dropped records of any topic. */
   readonly jobsFinished: (jobs: ReadonlyArray<GeneratedJob>) => Promise<boolean>
   /** Every job ended `aggregation done` with its expected count, and its last final aggregate counts every review. */
   readonly expectJobsExact: (jobs: ReadonlyArray<GeneratedJob>) => Promise<void>
-  /** Whether every job of the sample (test/fixtures/sample) has its final status, its join windows closed, and every input is committed. */
+  /** Whether every job of the sample (test/fixtures/sample) has its final status, its join windows closed, and every input is committed; throws as `jobsFinished`. */
   readonly sampleFinished: () => Promise<boolean>
   /**
    * The sample's outputs equal expected.json: final aggregates, terminal statuses with
@@ -190,7 +190,28 @@ export const serviceCluster = (
   const joinUnmatchedPerJob = (dlq: ReadonlyArray<ConsumedRecord>) =>
     countBy(dlq, (r) => (r.headers["dlq.error.type"] === "join_unmatched" ? r.headers["dlq.job_id"] : undefined))
 
+  /**
+   * The mock keeps only ~5 MB per partition and drops the oldest beyond that, where Kafka
+   * would keep them (retention, compaction). A test whose inputs, repartition topics
+   * (replays included) or changelogs outgrow that waits for records that are gone: this
+   * names the partitions instead, so such a test fails saying why.
+   */
+  const expectNothingDropped = async () => {
+    const admin = running().kafka.admin()
+    await admin.connect()
+    try {
+      const dropped: Array<string> = []
+      for (const topic of (await admin.listTopics()).sort()) {
+        for (const p of await admin.fetchTopicOffsets(topic)) if (Number(p.low) > 0) dropped.push(`${topic}/${p.partition} (log start ${p.low})`)
+      }
+      if (dropped.length > 0) throw new Error(`the mock cluster dropped the oldest records of ${dropped.join(", ")}: it keeps ~5 MB per partition`)
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
   const sampleFinished = async () => {
+    await expectNothingDropped()
     const ended = await finalStatuses()
     if (![...sampleJobs].every((id) => ended.has(id))) return false
     const unmatched = joinUnmatchedPerJob(await read(serviceTopicNames(applicationId).dlq))
@@ -253,19 +274,10 @@ export const serviceCluster = (
       // partitioner once put 8,000 transform records (5.2 MB) on one, whose oldest the mock
       // then dropped: the service, reading from the log start, never saw a job's first records.
       await Promise.all(inputs.map(([topic, values]) => kcatProduce(bootstrap, topic, values, { spread: true })))
-      // The mock must still hold all of it (log start 0), or a test would wait for records that are gone.
-      const admin = running().kafka.admin()
-      await admin.connect()
-      try {
-        for (const [topic] of inputs) {
-          const dropped = (await admin.fetchTopicOffsets(topic)).filter((p) => Number(p.low) > 0)
-          if (dropped.length > 0) throw new Error(`the mock cluster dropped the oldest records of ${topic} partitions ${dropped.map((p) => `${p.partition} (log start ${p.low})`).join(", ")}: it keeps ~5 MB per partition`)
-        }
-      } finally {
-        await admin.disconnect()
-      }
+      await expectNothingDropped()
     },
     jobsFinished: async (jobs) => {
+      await expectNothingDropped()
       const offsets = await committedAndEnd()
       return offsets.committed === offsets.end && (await finalStatuses()).size === jobs.length
     },

@@ -69,11 +69,37 @@ const metricsText = async (httpPort: number): Promise<string> =>
 const metricValue = (text: string, name: string): number =>
   Number(new RegExp(`^\\w+_${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0)
 
-/** Events the service handled and the seconds spent handling them, before their writes (its /metrics). */
-const eventsHandled = async (httpPort: number): Promise<{ readonly events: number; readonly seconds: number }> => {
+/** The value of the review task's series with these labels, 0 when absent. */
+const seriesValue = (text: string, name: string, labels: string): number =>
+  Number(new RegExp(`^review_aggregator_${name}\\{${labels}\\} (\\S+)`, "m").exec(text)?.[1] ?? 0)
+
+const writeSteps = ["outputs", "changelog", "commit"] as const
+
+/**
+ * Where the review task's consuming loop spent its time so far (its /metrics): events
+ * handled and the seconds handling them (before their writes), waiting for input and for
+ * the previous write, and the seconds of each write step.
+ */
+const loopTimes = async (httpPort: number) => {
   const text = await metricsText(httpPort)
-  return { events: metricValue(text, "batch_processing_seconds_count"), seconds: metricValue(text, "batch_processing_seconds_sum") }
+  return {
+    events: metricValue(text, "batch_processing_seconds_count"),
+    handling: metricValue(text, "batch_processing_seconds_sum"),
+    inputWait: seriesValue(text, "wait_seconds_total", `what="input"`),
+    writeWait: seriesValue(text, "wait_seconds_total", `what="write"`),
+    steps: Object.fromEntries(writeSteps.map((step) => [step, seriesValue(text, "write_step_seconds_sum", `step="${step}"`)])) as Record<(typeof writeSteps)[number], number>
+  }
 }
+type LoopTimes = Awaited<ReturnType<typeof loopTimes>>
+
+/** What changed between two readings, for the run alone. */
+const loopTimesBetween = (start: LoopTimes, end: LoopTimes): LoopTimes => ({
+  events: end.events - start.events,
+  handling: end.handling - start.handling,
+  inputWait: end.inputWait - start.inputWait,
+  writeWait: end.writeWait - start.writeWait,
+  steps: Object.fromEntries(writeSteps.map((step) => [step, end.steps[step] - start.steps[step]])) as LoopTimes["steps"]
+})
 
 /** Transform and analysis records the service has read (its /metrics). */
 const recordsIn = async (httpPort: number): Promise<number> => {
@@ -153,7 +179,7 @@ export const serviceRun = async (
       exited,
       within(120_000, "the service reading its first records (/metrics records_in_total > 0)", (async () => {
         while ((await recordsIn(httpPort).catch(() => 0)) === 0) await sleep(20)
-        return { wall: performance.now(), cpuMicros: cpuMicrosOf(pid), rssBytes: rssOf(pid) ?? 0 }
+        return { wall: performance.now(), cpuMicros: cpuMicrosOf(pid), rssBytes: rssOf(pid) ?? 0, loop: await loopTimes(httpPort).catch(() => undefined) }
       })())
     ])
     const ended = await Promise.race([exited, within(timeoutMs, `every job's final status (${statuses.size} of ${size.jobs} so far)`, allFinished)])
@@ -169,11 +195,17 @@ export const serviceRun = async (
       if (messagesRead < reviewMessages(input)) await sleep(100)
     }
     const seconds = (ended.wall - started.wall) / 1000
-    // On stderr, beside the result: how the records were cut into events, and how much of the run handling them took.
-    const handled = await eventsHandled(httpPort).catch(() => undefined)
-    if (handled !== undefined && handled.events > 0) {
-      process.stderr.write(`service: ${handled.events} events, ${Math.round(messagesRead / handled.events)} messages per event, ` +
-        `${handled.seconds.toFixed(1)} s handling them (of ${seconds.toFixed(1)} s), at most ${peakPendingJoins.toLocaleString("en-US")} join keys waiting\n`)
+    // On stderr, beside the result: how the records were cut into events, and where the
+    // run's time went in the review task's loop (handling, waiting for input or for the
+    // previous write; the write steps run beside the handling of the next event).
+    const end = await loopTimes(httpPort).catch(() => undefined)
+    const loop = end === undefined || started.loop === undefined ? undefined : loopTimesBetween(started.loop, end)
+    if (loop !== undefined && loop.events > 0) {
+      const s = (n: number) => `${n.toFixed(1)} s`
+      process.stderr.write(`service: ${loop.events} events, ${Math.round(messagesRead / loop.events)} messages per event, ` +
+        `at most ${peakPendingJoins.toLocaleString("en-US")} join keys waiting; of ${s(seconds)}: ${s(loop.handling)} handling, ` +
+        `${s(loop.inputWait)} waiting for input, ${s(loop.writeWait)} for the previous write; ` +
+        `writes ${writeSteps.map((step) => `${step} ${s(loop.steps[step])}`).join(", ")}\n`)
     }
     const byStatus: Record<string, number> = {}
     for (const status of statuses.values()) byStatus[status] = (byStatus[status] ?? 0) + 1

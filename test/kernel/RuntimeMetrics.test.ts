@@ -1,4 +1,4 @@
-/** The runtime measures every task: store sizes, restore outcomes and batch handling time. */
+/** The runtime measures every task: store sizes, restore outcomes, batch handling time, write steps and waits. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Schema } from "effect"
 import { EmbeddedKafka, Kafka, Monoids, runUntilIdle, Source, Topology } from "../../src/kernel/index.ts"
@@ -24,13 +24,20 @@ const valueOf = (name: string, attributes: Record<string, string>) =>
   })
 
 describe("runtime metrics", () => {
-  it.effect("report store entries, restored records and batch handling time per task", () =>
+  it.effect("report store entries, restored records, batch handling time per task, and the time of write steps and waits", () =>
     Effect.gen(function*() {
       const kafka = yield* Kafka.KafkaClient
       yield* kafka.produce(["a", "b", "a"].map((shop) => ({ topic: "sales", key: shop, value: JSON.stringify({ shop, amount: 1 }) })))
       yield* runUntilIdle(settings)
       expect(yield* valueOf("metrics_app_store_entries", { task: "sales/0", store: "sales" })).toMatchObject({ value: 2 })
       expect((yield* valueOf("metrics_app_batch_processing_seconds", {}))?.count).toBeGreaterThan(0)
+      // Where the loop's time went besides handling: each write step timed, both waits counted.
+      for (const step of ["outputs", "changelog", "commit"]) {
+        expect((yield* valueOf("metrics_app_write_step_seconds", { step }))?.count, `write step ${step}`).toBeGreaterThan(0)
+      }
+      expect(yield* valueOf("metrics_app_write_step_seconds", { step: "transaction" }), "no transaction under at_least_once").toBeUndefined()
+      expect((yield* valueOf("metrics_app_wait_seconds_total", { what: "input" }))?.count, "waited for input").toBeGreaterThan(0)
+      expect((yield* valueOf("metrics_app_wait_seconds_total", { what: "write" }))?.count, "the write wait series exists").toBeGreaterThanOrEqual(0)
       // A restart restores the two shops from the changelog.
       yield* kafka.produce([{ topic: "sales", key: "c", value: JSON.stringify({ shop: "c", amount: 1 }) }])
       yield* runUntilIdle(settings)

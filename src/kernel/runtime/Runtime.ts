@@ -212,7 +212,7 @@ export const run = <E>(options: RuntimeOptions<E>): Effect.Effect<void, KafkaErr
     : Effect.suspend(() => {
       const metrics = RuntimeMetrics.make(options.metricsPrefix ?? "stream_task")
       return Effect.andThen(
-        metrics.pausedPartitions(0),
+        Effect.andThen(metrics.pausedPartitions(0), metrics.registerWaits),
         StreamProcessor.runWhenActive({
           groupId: options.applicationId,
           topics: options.task.topics,
@@ -220,7 +220,9 @@ export const run = <E>(options: RuntimeOptions<E>): Effect.Effect<void, KafkaErr
           shutdownGraceMs: options.shutdownGraceMs,
           alignment: options.alignment,
           assignment: options.assignment,
-          onPaused: metrics.pausedPartitions
+          onPaused: metrics.pausedPartitions,
+          onWaited: metrics.waited,
+          onWriteStep: metrics.writeStep
         }, makeHandler(options, metrics))
       )
     })

@@ -1,7 +1,7 @@
 /**
  * What the runtime measures of every task, as Effect metrics (served by whatever exports
- * the application's metrics): store sizes, restore progress, batch handling time and
- * the active clock. Names carry the application's prefix; every series exists from the
+ * the application's metrics): store sizes, restore progress, batch handling time, the
+ * active clock, and where the consuming loop's time goes besides handling (waits, writes). Names carry the application's prefix; every series exists from the
  * start.
  */
 import { Effect, Metric } from "effect"
@@ -30,12 +30,23 @@ export const make = (prefix: string) => {
     description: "Each task's active clock: time caught up with its inputs (deadlines run on it)",
     attributes: { unit: "s" }
   })
+  const waitSeconds = Metric.counter(`${prefix}_wait_seconds_total`, {
+    description: "Time the consuming loop waited, by what for: input (nothing to handle: no batch fetched, or a partition holding the cut back) or write (the previous write still under way). Beside batch_processing_seconds, it tells whether the member is bound by its input, its writes or its CPU",
+    incremental: true,
+    attributes: { unit: "s" }
+  })
+  const writeStepSeconds = Metric.histogram(`${prefix}_write_step_seconds`, {
+    description: "Time of each attempt of a write step (outputs, changelog, commit; transaction under exactly_once_v2), from the call to the broker's answer as the event loop sees it",
+    boundaries: Metric.exponentialBoundaries({ start: 0.0005, factor: 2, count: 16 }),
+    attributes: { unit: "s" }
+  })
   const pausedPartitions = Metric.gauge(`${prefix}_paused_input_partitions`, {
     description: "Input partitions this member does not fetch for now: read more than MAX_TASK_LEAD_MS of record time ahead of the slowest one with unread records",
     attributes: { unit: "{partition}" }
   })
 
   const outcomes = ["applied", "skipped", "torn"] as const
+  const waits = ["input", "write"] as const
 
   return {
     /** Every series at 0 before anything happened. */
@@ -62,6 +73,10 @@ export const make = (prefix: string) => {
         yield* Metric.update(Metric.withAttributes(activeSeconds, { task }), 0)
       }),
     batchHandled: (seconds: number) => Metric.update(batchSeconds, seconds),
+    /** Both wait series at 0 (once per runtime: they are the member's, not a task's). */
+    registerWaits: Effect.forEach(waits, (what) => Metric.update(Metric.withAttributes(waitSeconds, { what }), 0), { discard: true }),
+    waited: (what: (typeof waits)[number], seconds: number) => Metric.update(Metric.withAttributes(waitSeconds, { what }), seconds),
+    writeStep: (step: string, seconds: number) => Metric.update(Metric.withAttributes(writeStepSeconds, { step }), seconds),
     /** The member's input partitions paused by flow control (0 from the start). */
     pausedPartitions: (count: number) => Metric.update(pausedPartitions, count),
     state: (task: string, stores: ReadonlyArray<{ readonly name: string; readonly size: number }>, activeMs: number) =>

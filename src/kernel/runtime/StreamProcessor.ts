@@ -71,7 +71,23 @@ export interface MembershipOptions {
   readonly assignment?: AssignmentStrategy | undefined
   /** Told how many input partitions flow control holds paused, whenever that may have changed (for a gauge). */
   readonly onPaused?: ((partitions: number) => Effect.Effect<void>) | undefined
+  /**
+   * Told how long the loop waited (for counters): `input` with nothing to handle (for a
+   * batch, a tick, or the idle time of a partition that holds the cut back), `write` for
+   * the previous write to finish before the next could start. With the time handling
+   * events, they tell whether a member is bound by its input, its writes or its CPU.
+   */
+  readonly onWaited?: ((what: "input" | "write", seconds: number) => Effect.Effect<void>) | undefined
+  /** Told how long each attempt of a write step took, from the call to its answer (for a histogram). */
+  readonly onWriteStep?: ((step: WriteStep, seconds: number) => Effect.Effect<void>) | undefined
 }
+
+/**
+ * The steps of a write, in their order: at_least_once writes the outputs, the changelog
+ * (tombstones, then values) and the input offsets one after the other; exactly_once_v2
+ * writes them in one transaction.
+ */
+export type WriteStep = "outputs" | "changelog" | "commit" | "transaction"
 
 export interface ProcessorOptions extends MembershipOptions, Handler {}
 
@@ -87,6 +103,13 @@ export interface ProcessorOptions extends MembershipOptions, Handler {}
 const writeRetry = Schedule.exponential("200 millis").pipe(
   Schedule.modifyDelay((m) => Effect.succeed(Math.min(Duration.toMillis(m.output), 30_000)))
 )
+
+/** Runs `effect` and tells `report` the seconds it took, however it ended. */
+const timed = <A, E, R>(effect: Effect.Effect<A, E, R>, report: ((seconds: number) => Effect.Effect<void>) | undefined): Effect.Effect<A, E, R> =>
+  report === undefined ? effect : Effect.suspend(() => {
+    const started = performance.now()
+    return Effect.ensuring(effect, Effect.suspend(() => report((performance.now() - started) / 1000)))
+  })
 
 type Event = { readonly _tag: "Input"; readonly event: InputEvent } | { readonly _tag: "Tick" }
 
@@ -177,20 +200,24 @@ export const runWhenActive = <E, R>(
      * The steps of a write in their order; each is retried on its own, so a retry repeats
      * no earlier step. Suspended: every attempt calls the port again.
      */
-    const writeSteps = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>): ReadonlyArray<Effect.Effect<void, KafkaError>> =>
-      (options.guarantee === "exactly_once_v2"
-        ? [() =>
+    const writeSteps = (output: StepOutput, offsets: ReadonlyArray<TopicPartitionOffset>): ReadonlyArray<Effect.Effect<void, KafkaError>> => {
+      const step = (name: WriteStep, write: () => Effect.Effect<void, KafkaError>) =>
+        Effect.suspend(() => timed(write(), options.onWriteStep === undefined ? undefined : (seconds) => options.onWriteStep!(name, seconds)))
+      return options.guarantee === "exactly_once_v2"
+        ? [step("transaction", () =>
           kafka.transaction((tx) =>
             Effect.gen(function*() {
               yield* tx.produce([...output.records, ...output.changelog])
               if (offsets.length > 0) yield* tx.sendOffsets(options.groupId, offsets)
             })
-          )]
+          ))]
         : [
-          ...(output.records.length > 0 ? [() => kafka.produce(output.records)] : []),
-          ...changelogWrites(output.changelog).map((records) => () => kafka.produce(records)),
-          ...(offsets.length > 0 ? [() => subscription.commit(offsets)] : [])
-        ]).map(Effect.suspend)
+          ...(output.records.length > 0 ? [step("outputs", () => kafka.produce(output.records))] : []),
+          ...changelogWrites(output.changelog).map((records) => step("changelog", () => kafka.produce(records))),
+          ...(offsets.length > 0 ? [step("commit", () => subscription.commit(offsets))] : [])
+        ]
+    }
+    const waited = (what: "input" | "write") => options.onWaited === undefined ? undefined : (seconds: number) => options.onWaited!(what, seconds)
 
     const graceMs = options.shutdownGraceMs ?? 10_000
     const reportPaused = Effect.suspend(() => options.onPaused?.(aligner.pausedPartitions) ?? Effect.void)
@@ -259,7 +286,7 @@ export const runWhenActive = <E, R>(
     })
     const startWrite = (write: Effect.Effect<void, KafkaError>) =>
       Effect.gen(function*() {
-        yield* written
+        yield* writing === undefined ? Effect.void : timed(written, waited("write"))
         // Wakes the loop when done, so a failure is seen even while it waits for input.
         writing = yield* Effect.forkChild({ startImmediately: true })(Effect.ensuring(write, Effect.sync(() => arrived.fire())))
       })
@@ -396,9 +423,10 @@ export const runWhenActive = <E, R>(
         }
         if (!pulling && aligner.buffered === 0 && tick === undefined) return yield* written
         const deadline = aligner.deadline()
-        yield* deadline === undefined
-          ? Deferred.await(woken)
-          : Effect.raceFirst(Deferred.await(woken), Effect.sleep(Math.max(0, deadline - now)))
+        yield* timed(
+          deadline === undefined ? Deferred.await(woken) : Effect.raceFirst(Deferred.await(woken), Effect.sleep(Math.max(0, deadline - now))),
+          waited("input")
+        )
       }
     })
     // The puller stops with the loop, before the subscription's scope closes, so the batches

@@ -28,6 +28,8 @@ export interface RunResult {
     readonly rssSamples: number
     /** The kernel's high-water mark of the process's RSS (maxRSS / VmHWM), whole life. */
     readonly maxRssBytes: number
+    /** On the wire: where the review task's consuming loop spent the timed part (its /metrics). */
+    readonly loop?: LoopSplit | undefined
   }
   readonly floor: Throughput & {
     readonly what: string
@@ -70,6 +72,19 @@ export interface RunResult {
     readonly afterEvictionBytes: number
     readonly evicted: boolean
   }
+}
+
+/**
+ * The review task's consuming loop over a run: events handled and the seconds handling
+ * them (before their writes), waiting for input and for the previous write, and the
+ * seconds of each write step (which run beside the handling of the next event).
+ */
+export interface LoopSplit {
+  readonly events: number
+  readonly handlingSeconds: number
+  readonly inputWaitSeconds: number
+  readonly writeWaitSeconds: number
+  readonly writeStepSeconds: { readonly outputs: number; readonly changelog: number; readonly commit: number }
 }
 
 /** The messages of the review inputs (the control topic also holds what the service writes). */

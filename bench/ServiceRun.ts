@@ -14,7 +14,7 @@ import type { ModeName } from "./BenchArgs.ts"
 import type { CaseSize, InputTally } from "./BenchCase.ts"
 import { cpuMicrosOf, peakRssOf, rssOf } from "./ProcFs.ts"
 import { sampleRss } from "./RssSampler.ts"
-import { finalStatus, reviewMessages, type RunResult, throughput } from "./RunResult.ts"
+import { finalStatus, type LoopSplit, reviewMessages, type RunResult, throughput } from "./RunResult.ts"
 import { APPLICATION_ID, TOPICS, type WireCluster } from "./WireCluster.ts"
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -69,36 +69,44 @@ const metricsText = async (httpPort: number): Promise<string> =>
 const metricValue = (text: string, name: string): number =>
   Number(new RegExp(`^\\w+_${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0)
 
-/** The value of the review task's series with these labels, 0 when absent. */
-const seriesValue = (text: string, name: string, labels: string): number =>
-  Number(new RegExp(`^review_aggregator_${name}\\{${labels}\\} (\\S+)`, "m").exec(text)?.[1] ?? 0)
+/**
+ * The value of the review task's series (not the repartition stage's) with exactly these
+ * labels (none: `labels` undefined), undefined when absent.
+ */
+const seriesValue = (text: string, name: string, labels?: string): number | undefined => {
+  const value = new RegExp(`^review_aggregator_${name}${labels === undefined ? "" : `\\{${labels}\\}`} (\\S+)`, "m").exec(text)?.[1]
+  return value === undefined ? undefined : Number(value)
+}
 
 const writeSteps = ["outputs", "changelog", "commit"] as const
 
-/**
- * Where the review task's consuming loop spent its time so far (its /metrics): events
- * handled and the seconds handling them (before their writes), waiting for input and for
- * the previous write, and the seconds of each write step.
- */
-const loopTimes = async (httpPort: number) => {
+/** Where the review task's consuming loop spent its time so far (its /metrics); undefined if a series is missing. */
+const loopTimes = async (httpPort: number): Promise<LoopSplit | undefined> => {
   const text = await metricsText(httpPort)
-  return {
-    events: metricValue(text, "batch_processing_seconds_count"),
-    handling: metricValue(text, "batch_processing_seconds_sum"),
-    inputWait: seriesValue(text, "wait_seconds_total", `what="input"`),
-    writeWait: seriesValue(text, "wait_seconds_total", `what="write"`),
-    steps: Object.fromEntries(writeSteps.map((step) => [step, seriesValue(text, "write_step_seconds_sum", `step="${step}"`)])) as Record<(typeof writeSteps)[number], number>
+  const steps = writeSteps.map((step) => seriesValue(text, "write_step_seconds_sum", `step="${step}"`))
+  const split = {
+    events: seriesValue(text, "batch_processing_seconds_count") ?? 0,
+    handlingSeconds: seriesValue(text, "batch_processing_seconds_sum") ?? 0,
+    inputWaitSeconds: seriesValue(text, "wait_seconds_total", `what="input"`),
+    writeWaitSeconds: seriesValue(text, "wait_seconds_total", `what="write"`)
   }
+  // Each histogram series appears once a step has run; the waits are listed from the start.
+  if (split.inputWaitSeconds === undefined || split.writeWaitSeconds === undefined) return undefined
+  const [outputs = 0, changelog = 0, commit = 0] = steps
+  return { ...split, inputWaitSeconds: split.inputWaitSeconds, writeWaitSeconds: split.writeWaitSeconds, writeStepSeconds: { outputs, changelog, commit } }
 }
-type LoopTimes = Awaited<ReturnType<typeof loopTimes>>
 
-/** What changed between two readings, for the run alone. */
-const loopTimesBetween = (start: LoopTimes, end: LoopTimes): LoopTimes => ({
+/** What changed between two readings: the run alone. */
+const loopTimesBetween = (start: LoopSplit, end: LoopSplit): LoopSplit => ({
   events: end.events - start.events,
-  handling: end.handling - start.handling,
-  inputWait: end.inputWait - start.inputWait,
-  writeWait: end.writeWait - start.writeWait,
-  steps: Object.fromEntries(writeSteps.map((step) => [step, end.steps[step] - start.steps[step]])) as LoopTimes["steps"]
+  handlingSeconds: end.handlingSeconds - start.handlingSeconds,
+  inputWaitSeconds: end.inputWaitSeconds - start.inputWaitSeconds,
+  writeWaitSeconds: end.writeWaitSeconds - start.writeWaitSeconds,
+  writeStepSeconds: {
+    outputs: end.writeStepSeconds.outputs - start.writeStepSeconds.outputs,
+    changelog: end.writeStepSeconds.changelog - start.writeStepSeconds.changelog,
+    commit: end.writeStepSeconds.commit - start.writeStepSeconds.commit
+  }
 })
 
 /** Transform and analysis records the service has read (its /metrics). */
@@ -203,9 +211,9 @@ export const serviceRun = async (
     if (loop !== undefined && loop.events > 0) {
       const s = (n: number) => `${n.toFixed(1)} s`
       process.stderr.write(`service: ${loop.events} events, ${Math.round(messagesRead / loop.events)} messages per event, ` +
-        `at most ${peakPendingJoins.toLocaleString("en-US")} join keys waiting; of ${s(seconds)}: ${s(loop.handling)} handling, ` +
-        `${s(loop.inputWait)} waiting for input, ${s(loop.writeWait)} for the previous write; ` +
-        `writes ${writeSteps.map((step) => `${step} ${s(loop.steps[step])}`).join(", ")}\n`)
+        `at most ${peakPendingJoins.toLocaleString("en-US")} join keys waiting; of ${s(seconds)}: ${s(loop.handlingSeconds)} handling, ` +
+        `${s(loop.inputWaitSeconds)} waiting for input, ${s(loop.writeWaitSeconds)} for the previous write; ` +
+        `writes ${writeSteps.map((step) => `${step} ${s(loop.writeStepSeconds[step])}`).join(", ")}\n`)
     }
     const byStatus: Record<string, number> = {}
     for (const status of statuses.values()) byStatus[status] = (byStatus[status] ?? 0) + 1
@@ -216,7 +224,8 @@ export const serviceRun = async (
         baselineRssBytes: started.rssBytes,
         peakRssBytes: Math.max(peak.peakBytes, started.rssBytes),
         rssSamples: peak.samples,
-        maxRssBytes
+        maxRssBytes,
+        loop
       },
       outcome: { jobs: size.jobs, statuses: byStatus }
     }

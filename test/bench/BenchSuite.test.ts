@@ -40,6 +40,14 @@ const documentOf = (ran: Ran): BenchDocument => {
 }
 
 /** What holds for every run, whatever the path: counts agree and derived figures follow from them. */
+/** On the wire: the review task's loop split was read from the service's /metrics (the series exist), none of it negative. */
+const expectLoopSplit = (run: RunResult) => {
+  const loop = run.service.loop
+  expect(loop, `${run.case}: the loop split from the service's /metrics`).toBeDefined()
+  const { writeStepSeconds, ...rest } = loop!
+  for (const [name, value] of Object.entries({ ...rest, ...writeStepSeconds })) expect(value, `${run.case}: ${name}`).toBeGreaterThanOrEqual(0)
+}
+
 const expectConsistent = (run: RunResult, reviews: number) => {
   const what = `${run.path}/${run.case}`
   expect(run.size.reviews, `${what}: reviews`).toBe(reviews)
@@ -126,6 +134,7 @@ describeWire("npm run bench on the wire", { what: "the wire bench", kcat: true }
       expect(run.input.partitions, `${run.case}: partitions per input topic`).toBe(64)
       expect(run.changelog.topics, `${run.case}: changelog topics`).toContain("bench-aggregator-job-state-changelog")
       expect(run.heap, "no heap figures on the wire").toBeUndefined()
+      expectLoopSplit(run)
     }
     expect(doc.runs[0]!.size).toMatchObject({ jobs: 5, reviewsPerJob: 200 })
     expect(doc.runs.map((r) => r.mode), "the default mode").toEqual(["single-active", "single-active"])
@@ -138,6 +147,7 @@ describeWire("npm run bench on the wire", { what: "the wire bench", kcat: true }
     const [run] = doc.runs
     expectConsistent(run!, 1000)
     expect(run!.mode).toBe("co-partitioned")
+    expectLoopSplit(run!)
     expect(doc.medians.map((m) => m.mode)).toEqual(["co-partitioned"])
     expect(run!.changelog.topics, "changelog topics").toContain("bench-aggregator-job-state-changelog")
     expect(run!.changelog.topics.some((t) => t.endsWith("-repartition")), "repartition topics are not changelog").toBe(false)

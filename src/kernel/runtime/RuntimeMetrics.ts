@@ -1,10 +1,12 @@
 /**
  * What the runtime measures of every task, as Effect metrics (served by whatever exports
  * the application's metrics): store sizes, restore progress, batch handling time, the
- * active clock, and where the consuming loop's time goes besides handling (waits, writes). Names carry the application's prefix; every series exists from the
- * start.
+ * active clock, and where the consuming loop's time goes besides handling (its waits,
+ * its write steps). Names carry the application's prefix; every series exists from the
+ * start (a write step's once it has run).
  */
 import { Effect, Metric } from "effect"
+import type { WriteStep } from "./StreamProcessor.ts"
 import type { RestoreReport } from "./TaskRestore.ts"
 
 export const make = (prefix: string) => {
@@ -76,7 +78,7 @@ export const make = (prefix: string) => {
     /** Both wait series at 0 (once per runtime: they are the member's, not a task's). */
     registerWaits: Effect.forEach(waits, (what) => Metric.update(Metric.withAttributes(waitSeconds, { what }), 0), { discard: true }),
     waited: (what: (typeof waits)[number], seconds: number) => Metric.update(Metric.withAttributes(waitSeconds, { what }), seconds),
-    writeStep: (step: string, seconds: number) => Metric.update(Metric.withAttributes(writeStepSeconds, { step }), seconds),
+    writeStep: (step: WriteStep, seconds: number) => Metric.update(Metric.withAttributes(writeStepSeconds, { step }), seconds),
     /** The member's input partitions paused by flow control (0 from the start). */
     pausedPartitions: (count: number) => Metric.update(pausedPartitions, count),
     state: (task: string, stores: ReadonlyArray<{ readonly name: string; readonly size: number }>, activeMs: number) =>

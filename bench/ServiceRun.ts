@@ -65,10 +65,6 @@ const followControl = (bootstrap: string, onStatus: (jobId: string, status: stri
 const metricsText = async (httpPort: number): Promise<string> =>
   (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
 
-/** The value of a series of one metric (its first, whatever its labels), 0 when absent. */
-const metricValue = (text: string, name: string): number =>
-  Number(new RegExp(`^\\w+_${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0)
-
 /**
  * The value of the review task's series (not the repartition stage's) with exactly these
  * labels (none: `labels` undefined), undefined when absent.
@@ -80,34 +76,34 @@ const seriesValue = (text: string, name: string, labels?: string): number | unde
 
 const writeSteps = ["outputs", "changelog", "commit"] as const
 
-/** Where the review task's consuming loop spent its time so far (its /metrics); undefined if a series is missing. */
+/** Where the review task's consuming loop spent its time so far (its /metrics); undefined if a wait series is missing. */
 const loopTimes = async (httpPort: number): Promise<LoopSplit | undefined> => {
   const text = await metricsText(httpPort)
-  const steps = writeSteps.map((step) => seriesValue(text, "write_step_seconds_sum", `step="${step}"`))
-  const split = {
+  const inputWaitSeconds = seriesValue(text, "wait_seconds_total", `what="input"`)
+  const writeWaitSeconds = seriesValue(text, "wait_seconds_total", `what="write"`)
+  // The waits are listed from the start; a step's histogram series once the step has run.
+  if (inputWaitSeconds === undefined || writeWaitSeconds === undefined) return undefined
+  const step = (name: (typeof writeSteps)[number]) => seriesValue(text, "write_step_seconds_sum", `step="${name}"`) ?? 0
+  return {
     events: seriesValue(text, "batch_processing_seconds_count") ?? 0,
     handlingSeconds: seriesValue(text, "batch_processing_seconds_sum") ?? 0,
-    inputWaitSeconds: seriesValue(text, "wait_seconds_total", `what="input"`),
-    writeWaitSeconds: seriesValue(text, "wait_seconds_total", `what="write"`)
+    inputWaitSeconds,
+    writeWaitSeconds,
+    writeStepSeconds: { outputs: step("outputs"), changelog: step("changelog"), commit: step("commit") }
   }
-  // Each histogram series appears once a step has run; the waits are listed from the start.
-  if (split.inputWaitSeconds === undefined || split.writeWaitSeconds === undefined) return undefined
-  const [outputs = 0, changelog = 0, commit = 0] = steps
-  return { ...split, inputWaitSeconds: split.inputWaitSeconds, writeWaitSeconds: split.writeWaitSeconds, writeStepSeconds: { outputs, changelog, commit } }
 }
 
 /** What changed between two readings: the run alone. */
-const loopTimesBetween = (start: LoopSplit, end: LoopSplit): LoopSplit => ({
-  events: end.events - start.events,
-  handlingSeconds: end.handlingSeconds - start.handlingSeconds,
-  inputWaitSeconds: end.inputWaitSeconds - start.inputWaitSeconds,
-  writeWaitSeconds: end.writeWaitSeconds - start.writeWaitSeconds,
-  writeStepSeconds: {
-    outputs: end.writeStepSeconds.outputs - start.writeStepSeconds.outputs,
-    changelog: end.writeStepSeconds.changelog - start.writeStepSeconds.changelog,
-    commit: end.writeStepSeconds.commit - start.writeStepSeconds.commit
+const loopTimesBetween = (start: LoopSplit, end: LoopSplit): LoopSplit => {
+  const step = (name: (typeof writeSteps)[number]) => end.writeStepSeconds[name] - start.writeStepSeconds[name]
+  return {
+    events: end.events - start.events,
+    handlingSeconds: end.handlingSeconds - start.handlingSeconds,
+    inputWaitSeconds: end.inputWaitSeconds - start.inputWaitSeconds,
+    writeWaitSeconds: end.writeWaitSeconds - start.writeWaitSeconds,
+    writeStepSeconds: { outputs: step("outputs"), changelog: step("changelog"), commit: step("commit") }
   }
-})
+}
 
 /** Transform and analysis records the service has read (its /metrics). */
 const recordsIn = async (httpPort: number): Promise<number> => {
@@ -119,7 +115,7 @@ const recordsIn = async (httpPort: number): Promise<number> => {
 }
 
 /** Join keys waiting for their other side (its /metrics; the service updates the gauge on its clock ticks). */
-const pendingJoinKeys = async (httpPort: number): Promise<number> => metricValue(await metricsText(httpPort), "state_pending_join_keys")
+const pendingJoinKeys = async (httpPort: number): Promise<number> => seriesValue(await metricsText(httpPort), "state_pending_join_keys") ?? 0
 
 /**
  * Polls the pending join keys while the service runs: when one input is read far ahead of

@@ -16,9 +16,17 @@ interface KcatJson {
   readonly headers?: ReadonlyArray<string>
 }
 
-/** Every record of a topic as kcat reads it (`kcat -C -e -J`), in partition/offset order. */
-export const kcatRead = async (bootstrap: string, topic: string): Promise<ReadonlyArray<ConsumedRecord>> => {
-  const { stdout } = await execFileAsync("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"], {
+/**
+ * Every record of a topic as kcat reads it (`kcat -C -e -J`), in partition/offset order.
+ * `librdkafka`: extra client properties (`-X name=value`), e.g. `check.crcs=true`.
+ */
+export const kcatRead = async (
+  bootstrap: string,
+  topic: string,
+  librdkafka: Readonly<Record<string, string>> = {}
+): Promise<ReadonlyArray<ConsumedRecord>> => {
+  const properties = Object.entries(librdkafka).flatMap(([name, value]) => ["-X", `${name}=${value}`])
+  const { stdout } = await execFileAsync("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q", ...properties], {
     timeout: 20_000,
     maxBuffer: 256 * 1024 * 1024
   })

@@ -11,6 +11,7 @@ import { CommittedOffsets, readAll, subscribe } from "./KafkaJsConsumer.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
 import { effectLogCreator, kafkaJsLevel } from "./KafkaJsLogger.ts"
 import { makeProducer, makeTransactions } from "./KafkaJsProducer.ts"
+import { applyProduceEncoding } from "./KafkaJsProduceEncoding.ts"
 import { applyRequestQueueFix } from "./KafkaJsRequestQueue.ts"
 import { type KafkaJsOptions, KafkaJsSettings } from "./KafkaJsSettings.ts"
 import { KafkaClient, KafkaError, type PartitionProgress, type SubscribeOptions, type TopicSpec } from "./KafkaPort.ts"
@@ -89,6 +90,8 @@ export const make = Effect.gen(function*() {
   const context = yield* Effect.context<never>()
   // Before any connection: without it every connection runs a 1 ms timer loop (KafkaJsRequestQueue).
   if (!applyRequestQueueFix()) yield* Effect.logWarning("kafkajs's request queue is not the one its fix knows: left as it is (a 1 ms timer per connection)")
+  // Before any produce: records are encoded in one pass (KafkaJsProduceEncoding).
+  if (!applyProduceEncoding()) yield* Effect.logWarning("kafkajs's produce protocol is not the one the one-pass encoding knows: kafkajs encodes as it always did")
   const kafka = new Kafka({ ...kafkaJsConfig(settings), logCreator: effectLogCreator(context) })
   const admin = yield* connectedAdmin(kafka, settings)
   const produce = yield* makeProducer(kafka, settings)

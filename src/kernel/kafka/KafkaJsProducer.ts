@@ -6,9 +6,10 @@
  * saying whether it is retriable: retrying, and giving up on shutdown, is the caller's.
  */
 import { Effect, Exit, identity, Scope, Semaphore } from "effect"
-import { CompressionTypes, type IHeaders, type Kafka, type Message, Partitioners, type Producer, type TopicMessages } from "kafkajs"
+import { CompressionTypes, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from "kafkajs"
 import type { KafkaJsOptions } from "./KafkaJsSettings.ts"
 import { attempt, retryRetriable } from "./KafkaJsErrors.ts"
+import { murmur2Partitioner } from "./KafkaJsPartitioner.ts"
 import type { KafkaError, OutgoingRecord, TopicPartitionOffset, TransactionContext } from "./KafkaPort.ts"
 import { withSendSpan } from "./MessagingSpans.ts"
 
@@ -72,8 +73,9 @@ const compressionOf = (settings: KafkaJsOptions) =>
   settings.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None
 
 const producerConfig = {
-  // Java-compatible murmur2 for keyed records (the port's promise); silences kafkajs's v2 warning.
-  createPartitioner: Partitioners.DefaultPartitioner,
+  // Java-compatible murmur2 for keyed records (the port's promise), as kafkajs's
+  // DefaultPartitioner chooses; naming one also silences kafkajs's v2 warning.
+  createPartitioner: murmur2Partitioner,
   allowAutoTopicCreation: false
 }
 

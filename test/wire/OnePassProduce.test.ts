@@ -4,8 +4,10 @@
  * by an independent client that checks every batch's CRC-32C (kcat, librdkafka's
  * `check.crcs`): keys, values, headers and timestamps come back as sent.
  */
-import { type IHeaders, Kafka, logLevel, Partitioners } from "kafkajs"
+import { type IHeaders, Kafka, logLevel } from "kafkajs"
+import { createRequire } from "node:module"
 import { afterAll, beforeAll, expect, it } from "vitest"
+import { murmur2Partitioner } from "../../src/kernel/kafka/KafkaJsPartitioner.ts"
 import { applyProduceEncoding } from "../../src/kernel/kafka/KafkaJsProduceEncoding.ts"
 import { kcatRead } from "../support/Kcat.ts"
 import { type MockKafkaCluster, startMockKafkaCluster } from "../support/MockKafkaCluster.ts"
@@ -29,6 +31,36 @@ const sent: ReadonlyArray<Sent> = Array.from({ length: 600 }, (_, i) => ({
   timestamp: 1_765_000_000_000 + i * 17
 }))
 
+interface Encoded {
+  readonly buf: Buffer
+  readonly offset: number
+}
+interface ProduceProtocol {
+  protocol: (selected: { version: number }) => (args: unknown) => { request: { encode(): Promise<Encoded> } }
+}
+
+/**
+ * Counts the Produce requests encoded into a buffer of exactly their size, which the
+ * one-pass encoding writes and kafkajs's own encoder (buffers grown by powers of two)
+ * does not: that the records below went through it, not through kafkajs's encoding.
+ */
+const countOnePassRequests = (): { readonly count: () => number; readonly restore: () => void } => {
+  const produce: ProduceProtocol = createRequire(import.meta.url)("kafkajs/src/protocol/requests/produce/index.js")
+  const patched = produce.protocol
+  let exact = 0
+  produce.protocol = (selected) => (args) => {
+    const built = patched(selected)(args)
+    const encode = built.request.encode
+    built.request.encode = async () => {
+      const encoded = await encode()
+      if (encoded.buf.length === encoded.offset) exact++
+      return encoded
+    }
+    return built
+  }
+  return { count: () => exact, restore: () => void (produce.protocol = patched) }
+}
+
 const asText = (headers: IHeaders | Readonly<Record<string, string>> | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name, String(value)]))
 
@@ -45,8 +77,10 @@ describeWire("the one-pass produce encoding on the wire", { what: "the one-pass 
 
   it("writes batches that kcat reads with their checksums verified, every record as sent", async () => {
     expect(applyProduceEncoding()).toBe(true)
+    const onePass = countOnePassRequests()
     const kafka = new Kafka({ clientId: "one-pass", brokers: [...cluster.brokers], logLevel: logLevel.ERROR })
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    // As the service produces: the kernel's partitioner too.
+    const producer = kafka.producer({ createPartitioner: murmur2Partitioner })
     await producer.connect()
     try {
       // Two requests, so batches follow each other in a partition.
@@ -61,7 +95,9 @@ describeWire("the one-pass produce encoding on the wire", { what: "the one-pass 
       }
     } finally {
       await producer.disconnect()
+      onePass.restore()
     }
+    expect(onePass.count(), "both requests encoded in one pass").toBe(2)
 
     const read = await kcatRead(cluster.bootstrap, TOPIC.name, { "check.crcs": "true" })
     const got = read.map((r) => ({

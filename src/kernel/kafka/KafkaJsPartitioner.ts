@@ -5,6 +5,11 @@
  * with a leader for every record, even one whose partition is given. On the wire bench
  * that was about a tenth of the service's allocation. The hash is the kernel's own
  * (`Murmur2.ts`, which the embedded broker and the repartition stage use too).
+ *
+ * One difference, on purpose: kafkajs keeps its round-robin counters in a plain object,
+ * so for a topic named like one of `Object.prototype`'s members (`constructor`,
+ * `toString`, ...) its counter is NaN and every keyless record goes to partition 0; here
+ * such a topic's keyless records spread like any other's.
  */
 import { randomBytes } from "node:crypto"
 import type { ICustomPartitioner } from "kafkajs"

@@ -11,9 +11,11 @@
  * exact size is filled, and the checksum runs over it in place.
  *
  * Only what is known to come out the same is taken: keys, values and header values that
- * are strings, Buffers or absent, integer timestamp deltas, no compression. Anything else
- * (gzip, another value type, a delta beyond 2^51) is left to kafkajs's own encoding, which
- * then behaves as it always did, errors included. A property test compares both encodings.
+ * are strings, Buffers or absent, integer timestamp deltas, no compression, requests as
+ * kafkajs's producer builds them (named topics, no holes in the records). Anything else
+ * (gzip, another value type, a delta beyond 2^51, a request beyond 1 GiB) is left to
+ * kafkajs's own encoding, which then behaves as it always did, errors included. A
+ * property test compares both encodings.
  */
 import { createRequire } from "node:module"
 import { crc32c } from "./Crc32c.ts"
@@ -41,7 +43,7 @@ interface ProduceMessage {
 interface PartitionData {
   readonly partition: number
   readonly firstSequence?: number | undefined
-  readonly messages: ReadonlyArray<ProduceMessage>
+  readonly messages: ReadonlyArray<ProduceMessage | undefined>
 }
 interface TopicData {
   readonly topic: string
@@ -65,6 +67,7 @@ const MAGIC_BYTE = 2
 const MAX_FAST_DELTA = 2 ** 51
 /** Attributes to producer epoch, first sequence and the record count: the batch body's fixed part. */
 const BATCH_BODY_HEAD = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4
+const MAX_REQUEST_BYTES = 2 ** 30
 /** Partition leader epoch, magic byte and checksum, ahead of the body. */
 const BATCH_HEAD = 4 + 1 + 4
 
@@ -132,13 +135,14 @@ interface PlannedBatch {
  * kafkajs sorts the timestamps as strings (`Array.prototype.sort` without a comparator)
  * and takes the first and last: the same choice, in one pass.
  */
-const timestampRange = (messages: ReadonlyArray<ProduceMessage>, now: number): readonly [unknown, unknown] => {
+const timestampRange = (messages: ReadonlyArray<ProduceMessage | undefined>, now: number): readonly [unknown, unknown] => {
   let first: unknown = undefined
   let firstText = ""
   let last: unknown = undefined
   let lastText = ""
   for (const m of messages) {
-    if (m.timestamp == null) continue
+    // Holes and null messages are planBatch's to refuse.
+    if (m?.timestamp == null) continue
     const text = String(m.timestamp)
     if (first === undefined || text < firstText) (first = m.timestamp), (firstText = text)
     if (last === undefined || text >= lastText) (last = m.timestamp), (lastText = text)
@@ -165,7 +169,9 @@ const planBatch = (data: PartitionData): PlannedBatch | undefined => {
   const recordSizes: Array<number> = []
   let length = BATCH_HEAD + BATCH_BODY_HEAD
   for (let i = 0; i < data.messages.length; i++) {
-    const m = data.messages[i]!
+    const m = data.messages[i]
+    // A hole in the array: kafkajs writes a batch of it all the same (a broken one); left to it.
+    if (m === undefined || m === null) return undefined
     // The same expression as kafkajs's, so strings and numbers mix as they do there.
     const delta = ((m.timestamp || now) as number) - (first as number)
     if (!Number.isSafeInteger(delta) || Math.abs(delta) > MAX_FAST_DELTA) return undefined
@@ -294,7 +300,8 @@ const writeBatch = (w: Writer, batch: PlannedBatch, head: RequestHead) => {
  * write it (see the module's comment).
  */
 export const encodeProduceRequest = (args: ProduceRequestArgs): KafkaJsEncoder | undefined => {
-  if ((args.compression ?? NO_COMPRESSION) !== NO_COMPRESSION) return undefined
+  // kafkajs defaults only an absent compression: null is its own (failing) case.
+  if ((args.compression === undefined ? NO_COMPRESSION : args.compression) !== NO_COMPRESSION) return undefined
   const transactionalId = args.transactionalId ?? null
   const producerId = toLong(args.producerId === undefined ? -1 : args.producerId)
   if (producerId === undefined) return undefined
@@ -302,6 +309,7 @@ export const encodeProduceRequest = (args: ProduceRequestArgs): KafkaJsEncoder |
   let size = (transactionalId === null ? 0 : Buffer.byteLength(transactionalId)) + 2 + 2 + 4 + 4
   const topics: Array<ReadonlyArray<PlannedBatch>> = []
   for (const topic of args.topicData) {
+    if (typeof topic.topic !== "string") return undefined
     const batches: Array<PlannedBatch> = []
     size += 2 + Buffer.byteLength(topic.topic) + 4
     for (const data of topic.partitions) {
@@ -312,6 +320,8 @@ export const encodeProduceRequest = (args: ProduceRequestArgs): KafkaJsEncoder |
     }
     topics.push(batches)
   }
+  // Beyond kafkajs's encoder (its buffers grow by powers of two up to 1 GiB): its failure, not a success here.
+  if (size > MAX_REQUEST_BYTES) return undefined
   const w = new Writer(Buffer.allocUnsafe(size))
   w.string(transactionalId)
   w.int16(args.acks)

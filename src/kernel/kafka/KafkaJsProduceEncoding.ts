@@ -19,6 +19,7 @@
  */
 import { createRequire } from "node:module"
 import { crc32c } from "./Crc32c.ts"
+import { KafkaWireWriter, sizeOfVarInt, sizeOfVarLong, type WireLong } from "./KafkaWireWriter.ts"
 
 const require = createRequire(import.meta.url)
 
@@ -26,10 +27,8 @@ interface KafkaJsEncoder {
   buf: Buffer
   offset: number
 }
-interface KafkaJsLong {
-  getHighBits(): number
-  getLowBits(): number
-}
+/** kafkajs's 64-bit integer, as the writer takes it. */
+type KafkaJsLong = WireLong
 
 const Encoder: new (initialSize?: number) => KafkaJsEncoder = require("kafkajs/src/protocol/encoder.js")
 const Long: { fromValue(value: unknown): KafkaJsLong } = require("kafkajs/src/utils/long.js")
@@ -67,31 +66,10 @@ const MAGIC_BYTE = 2
 const MAX_FAST_DELTA = 2 ** 51
 /** Attributes to producer epoch, first sequence and the record count: the batch body's fixed part. */
 const BATCH_BODY_HEAD = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4
-const MAX_REQUEST_BYTES = 2 ** 30
 /** Partition leader epoch, magic byte and checksum, ahead of the body. */
 const BATCH_HEAD = 4 + 1 + 4
-
-const sizeOfVarInt = (value: number): number => {
-  let zigzag = (value << 1) ^ (value >> 31)
-  let bytes = 1
-  while ((zigzag & 0xffffff80) !== 0) {
-    bytes++
-    zigzag >>>= 7
-  }
-  return bytes
-}
-
-const zigzag64 = (value: number): number => (value >= 0 ? value * 2 : -value * 2 - 1)
-
-const sizeOfVarLong = (value: number): number => {
-  let rest = zigzag64(value)
-  let bytes = 1
-  while (rest >= 128) {
-    bytes++
-    rest = Math.floor(rest / 128)
-  }
-  return bytes
-}
+/** kafkajs's encoder grows its buffers by powers of two and fails past 1 GiB. */
+const MAX_REQUEST_BYTES = 2 ** 30
 
 /** Bytes of a key, value or header value as kafkajs writes it; -1 for absent; undefined for a type not taken here. */
 const byteLengthOf = (value: unknown): number | undefined =>
@@ -170,7 +148,7 @@ const planBatch = (data: PartitionData): PlannedBatch | undefined => {
   let length = BATCH_HEAD + BATCH_BODY_HEAD
   for (let i = 0; i < data.messages.length; i++) {
     const m = data.messages[i]
-    // A hole in the array: kafkajs writes a batch of it all the same (a broken one); left to it.
+    // A hole or a null record: kafkajs writes a broken batch of it, or throws; left to it.
     if (m === undefined || m === null) return undefined
     // The same expression as kafkajs's, so strings and numbers mix as they do there.
     const delta = ((m.timestamp || now) as number) - (first as number)
@@ -187,70 +165,17 @@ const planBatch = (data: PartitionData): PlannedBatch | undefined => {
   return { data, firstTimestamp, maxTimestamp, deltas, recordSizes, length }
 }
 
-/** Writes into a buffer of the exact size measured beforehand. */
-class Writer {
-  at = 0
-  constructor(readonly buf: Buffer) {}
-
-  int8(value: number) {
-    this.at = this.buf.writeInt8(value, this.at)
-  }
-  int16(value: number) {
-    this.at = this.buf.writeInt16BE(value, this.at)
-  }
-  int32(value: number) {
-    this.at = this.buf.writeInt32BE(value, this.at)
-  }
-  int64(value: KafkaJsLong) {
-    this.int32(value.getHighBits())
-    this.int32(value.getLowBits())
-  }
-  string(value: string | null) {
-    if (value == null) return this.int16(-1)
-    const length = Buffer.byteLength(value)
-    this.int16(length)
-    this.at += this.buf.write(value, this.at, length, "utf8")
-  }
-  varInt(value: number) {
-    let rest = (value << 1) ^ (value >> 31)
-    while ((rest & 0xffffff80) !== 0) {
-      this.buf[this.at++] = (rest & 0x7f) | 0x80
-      rest >>>= 7
-    }
-    this.buf[this.at++] = rest & 0x7f
-  }
-  varLong(value: number) {
-    let rest = zigzag64(value)
-    while (rest >= 128) {
-      this.buf[this.at++] = (rest % 128) | 0x80
-      rest = Math.floor(rest / 128)
-    }
-    this.buf[this.at++] = rest
-  }
-  /** A key, value or header value of a type `byteLengthOf` took. */
-  bytes(value: unknown) {
-    if (value == null) return this.varInt(-1)
-    if (Buffer.isBuffer(value)) {
-      this.varInt(value.length)
-      this.at += value.copy(this.buf, this.at)
-      return
-    }
-    const text = value as string
-    const length = Buffer.byteLength(text)
-    this.varInt(length)
-    this.at += this.buf.write(text, this.at, length, "utf8")
-  }
-  headers(headers: unknown) {
-    if (headers === undefined) return this.varInt(0)
-    const entries = headers as Record<string, unknown>
-    let count = 0
-    for (const name of Object.keys(entries)) count += valuesOf(entries[name]).length
-    this.varInt(count)
-    for (const name of Object.keys(entries)) {
-      for (const value of valuesOf(entries[name])) {
-        this.bytes(name)
-        this.bytes(value)
-      }
+/** A record's headers, as `sizeOfHeaders` measured them. */
+const writeHeaders = (w: KafkaWireWriter, headers: unknown) => {
+  if (headers === undefined) return w.varInt(0)
+  const entries = headers as Record<string, unknown>
+  let count = 0
+  for (const name of Object.keys(entries)) count += valuesOf(entries[name]).length
+  w.varInt(count)
+  for (const name of Object.keys(entries)) {
+    for (const value of valuesOf(entries[name])) {
+      w.bytes(name)
+      w.bytes(value as Buffer | string)
     }
   }
 }
@@ -263,7 +188,7 @@ interface RequestHead {
   readonly transactional: boolean
 }
 
-const writeBatch = (w: Writer, batch: PlannedBatch, head: RequestHead) => {
+const writeBatch = (w: KafkaWireWriter, batch: PlannedBatch, head: RequestHead) => {
   const { data } = batch
   w.int32(data.partition)
   w.int32(8 + 4 + batch.length) // the record batch's size: first offset, length, then the batch
@@ -288,9 +213,10 @@ const writeBatch = (w: Writer, batch: PlannedBatch, head: RequestHead) => {
     w.int8(0) // record attributes, unused
     w.varLong(batch.deltas[i]!)
     w.varInt(i)
-    w.bytes(m.key)
-    w.bytes(m.value)
-    w.headers(m.headers)
+    // Strings, Buffers or absent: planBatch took nothing else.
+    w.bytes(m.key as Buffer | string | null | undefined)
+    w.bytes(m.value as Buffer | string | null | undefined)
+    writeHeaders(w, m.headers)
   }
   w.buf.writeUInt32BE(crc32c(w.buf, bodyAt, w.at), crcAt)
 }
@@ -320,9 +246,9 @@ export const encodeProduceRequest = (args: ProduceRequestArgs): KafkaJsEncoder |
     }
     topics.push(batches)
   }
-  // Beyond kafkajs's encoder (its buffers grow by powers of two up to 1 GiB): its failure, not a success here.
+  // kafkajs's failure, not a success here.
   if (size > MAX_REQUEST_BYTES) return undefined
-  const w = new Writer(Buffer.allocUnsafe(size))
+  const w = new KafkaWireWriter(Buffer.allocUnsafe(size))
   w.string(transactionalId)
   w.int16(args.acks)
   w.int32(args.timeout)

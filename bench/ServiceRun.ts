@@ -75,6 +75,11 @@ const seriesValue = (text: string, name: string, labels?: string): number | unde
 }
 
 const writeSteps = ["outputs", "changelog", "commit"] as const
+type WriteStepName = (typeof writeSteps)[number]
+
+/** A figure for each write step. */
+const perStep = (value: (step: WriteStepName) => number): LoopSplit["writeStepSeconds"] =>
+  ({ outputs: value("outputs"), changelog: value("changelog"), commit: value("commit") })
 
 /** Where the review task's consuming loop spent its time so far (its /metrics); undefined if a wait series is missing. */
 const loopTimes = async (httpPort: number): Promise<LoopSplit | undefined> => {
@@ -83,27 +88,23 @@ const loopTimes = async (httpPort: number): Promise<LoopSplit | undefined> => {
   const writeWaitSeconds = seriesValue(text, "wait_seconds_total", `what="write"`)
   // The waits are listed from the start; a step's histogram series once the step has run.
   if (inputWaitSeconds === undefined || writeWaitSeconds === undefined) return undefined
-  const step = (name: (typeof writeSteps)[number]) => seriesValue(text, "write_step_seconds_sum", `step="${name}"`) ?? 0
   return {
     events: seriesValue(text, "batch_processing_seconds_count") ?? 0,
     handlingSeconds: seriesValue(text, "batch_processing_seconds_sum") ?? 0,
     inputWaitSeconds,
     writeWaitSeconds,
-    writeStepSeconds: { outputs: step("outputs"), changelog: step("changelog"), commit: step("commit") }
+    writeStepSeconds: perStep((step) => seriesValue(text, "write_step_seconds_sum", `step="${step}"`) ?? 0)
   }
 }
 
 /** What changed between two readings: the run alone. */
-const loopTimesBetween = (start: LoopSplit, end: LoopSplit): LoopSplit => {
-  const step = (name: (typeof writeSteps)[number]) => end.writeStepSeconds[name] - start.writeStepSeconds[name]
-  return {
-    events: end.events - start.events,
-    handlingSeconds: end.handlingSeconds - start.handlingSeconds,
-    inputWaitSeconds: end.inputWaitSeconds - start.inputWaitSeconds,
-    writeWaitSeconds: end.writeWaitSeconds - start.writeWaitSeconds,
-    writeStepSeconds: { outputs: step("outputs"), changelog: step("changelog"), commit: step("commit") }
-  }
-}
+const loopTimesBetween = (start: LoopSplit, end: LoopSplit): LoopSplit => ({
+  events: end.events - start.events,
+  handlingSeconds: end.handlingSeconds - start.handlingSeconds,
+  inputWaitSeconds: end.inputWaitSeconds - start.inputWaitSeconds,
+  writeWaitSeconds: end.writeWaitSeconds - start.writeWaitSeconds,
+  writeStepSeconds: perStep((step) => end.writeStepSeconds[step] - start.writeStepSeconds[step])
+})
 
 /** Transform and analysis records the service has read (its /metrics). */
 const recordsIn = async (httpPort: number): Promise<number> => {

@@ -27,11 +27,10 @@ interface KafkaJsEncoder {
   buf: Buffer
   offset: number
 }
-/** kafkajs's 64-bit integer, as the writer takes it. */
-type KafkaJsLong = WireLong
 
 const Encoder: new (initialSize?: number) => KafkaJsEncoder = require("kafkajs/src/protocol/encoder.js")
-const Long: { fromValue(value: unknown): KafkaJsLong } = require("kafkajs/src/utils/long.js")
+/** kafkajs's 64-bit integers: the writer takes them as they are. */
+const Long: { fromValue(value: unknown): WireLong } = require("kafkajs/src/utils/long.js")
 
 interface ProduceMessage {
   readonly key?: unknown
@@ -101,8 +100,8 @@ const sizeOfHeaders = (headers: unknown): number | undefined => {
 /** A partition's batch, measured: what the second pass writes without measuring again. */
 interface PlannedBatch {
   readonly data: PartitionData
-  readonly firstTimestamp: KafkaJsLong
-  readonly maxTimestamp: KafkaJsLong
+  readonly firstTimestamp: WireLong
+  readonly maxTimestamp: WireLong
   readonly deltas: ReadonlyArray<number>
   readonly recordSizes: ReadonlyArray<number>
   /** From the partition leader epoch to the last record. */
@@ -129,7 +128,7 @@ const timestampRange = (messages: ReadonlyArray<ProduceMessage | undefined>, now
 }
 
 /** kafkajs's 64-bit integer of a value, or undefined where kafkajs's conversion throws (it then throws itself). */
-const toLong = (value: unknown): KafkaJsLong | undefined => {
+const toLong = (value: unknown): WireLong | undefined => {
   try {
     return Long.fromValue(value)
   } catch {
@@ -183,7 +182,7 @@ const writeHeaders = (w: KafkaWireWriter, headers: unknown) => {
 const ZERO = Long.fromValue(0)
 
 interface RequestHead {
-  readonly producerId: KafkaJsLong
+  readonly producerId: WireLong
   readonly producerEpoch: number
   readonly transactional: boolean
 }
